@@ -1,0 +1,354 @@
+//! Dedup keys: one string per distinct event, the same for every redelivery of it.
+//!
+//! Keys are stored, so this derivation is a contract: changing it makes old and new deliveries of one event
+//! look different. Any change must come with a new version prefix.
+//!
+//! # Derivation (version `v1`)
+//!
+//! The key is `v1:` followed by the first 16 bytes (32 lowercase hex digits) of the SHA-256 of a sequence
+//! of parts, each written as its byte length (8 bytes, little-endian) followed by its UTF-8 bytes. The parts
+//! are `"v1"`, the body's `object` (or empty), `entry[].id` (or empty), the kind name, then by kind:
+//!
+//! | kind | parts |
+//! |---|---|
+//! | `message`, `message_echo`, `message_deleted` | mid |
+//! | `postback` | mid (v11+) |
+//! | `message_edit` | mid, `num_edit` (or the new text when `num_edit` is absent) |
+//! | `reaction` | mid, the reacting user, action, reaction name (or emoji), time |
+//! | `delivery` | the user, watermark (or the mids, joined by spaces, when there is no watermark) |
+//! | `read` | the user, watermark (Messenger) or mid (Instagram) |
+//! | `pass_thread_control`, `take_thread_control` | the user, time, new owner app id |
+//! | `request_thread_control` | the user, time, requested owner app id |
+//! | `call` | call id, call event |
+//! | `change` `comments` / `live_comments` | field, comment id |
+//! | `change` `mentions` | field, media id, comment id |
+//! | any other `change` | field, the canonical JSON of the value, time |
+//! | everything else, and any of the above missing its id | the channel, the canonical JSON of the event |
+//!
+//! "The user" is `sender.id`, or `ref:` + `user_ref` when there is no id. "Time" is the normalised epoch-ms
+//! time as decimal text (the raw value when it could not be normalised). Canonical JSON is compact JSON with
+//! object keys sorted by their bytes (the last of duplicate keys wins), as serde_json prints strings and
+//! numbers. Reaction times are included because react, unreact and react again on one message are three
+//! events; message ids alone are not, because a message, its reactions, its edits and its deletion share one.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use crate::change::ChangeValue;
+use crate::event::{Event, EventKind};
+use crate::text::Text;
+use crate::timestamp::{RawTime, Timestamp};
+
+/// The version prefix of keys derived by this code.
+pub const DEDUP_VERSION: &str = "v1";
+
+/// A dedup key (`v1:` + 32 hex digits).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct DedupKey(String);
+
+impl DedupKey {
+    /// The key as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DedupKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Event<'_> {
+    /// The event's dedup key; see the [module docs](crate::dedup) for the derivation.
+    pub fn dedup_key(&self) -> DedupKey {
+        let mut key = Key::new();
+        key.part(DEDUP_VERSION);
+        key.part(self.object.as_deref().unwrap_or(""));
+        key.part(self.entry_id.as_ref().map_or("", |id| id.as_str()));
+        key.part(self.kind_name());
+        match self.natural_parts() {
+            Some(parts) => parts.iter().for_each(|p| key.part(p)),
+            None => {
+                key.part(self.channel.as_str());
+                key.canonical(self.raw.as_raw_value());
+            }
+        }
+        key.finish()
+    }
+
+    /// The kind's natural identity; `None` when the event lacks it and must be keyed by its content.
+    fn natural_parts(&self) -> Option<Vec<String>> {
+        let user = self.user();
+        let time = time_text(self.timestamp.as_ref());
+        let text = |t: &Option<Text<'_>>| t.as_deref().map(str::to_owned);
+        let parts = match &self.kind {
+            EventKind::Message(m) => vec![text(&m.mid)?],
+            EventKind::MessageEcho(e) => vec![text(&e.message.mid)?],
+            EventKind::MessageDeleted { mid } => vec![text(mid)?],
+            EventKind::Postback(p) => vec![text(&p.mid)?],
+            EventKind::MessageEdit(e) => {
+                let edit = e.num_edit.map(|n| n.to_string()).or_else(|| text(&e.text));
+                vec![text(&e.mid)?, edit?]
+            }
+            EventKind::Reaction(r) => {
+                let named = r
+                    .reaction
+                    .as_ref()
+                    .map(|n| n.as_str())
+                    .or(r.emoji.as_deref());
+                let action = r.action.as_ref()?.as_str().to_owned();
+                vec![
+                    text(&r.mid)?,
+                    user?,
+                    action,
+                    named.unwrap_or("").to_owned(),
+                    time,
+                ]
+            }
+            EventKind::Delivery(d) => {
+                let mids = d
+                    .mids
+                    .iter()
+                    .map(Text::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let mark = d
+                    .watermark
+                    .as_ref()
+                    .map(|w| time_text(Some(w)))
+                    .unwrap_or(mids);
+                vec![user?, Some(mark).filter(|m| !m.is_empty())?]
+            }
+            EventKind::Read(r) => {
+                let mark = r.watermark.as_ref().map(|w| time_text(Some(w)));
+                vec![user?, mark.or_else(|| text(&r.mid))?]
+            }
+            EventKind::PassThreadControl(t) | EventKind::TakeThreadControl(t) => {
+                vec![user?, time, t.new_owner_app_id.as_ref()?.to_string()]
+            }
+            EventKind::RequestThreadControl(r) => {
+                vec![user?, time, r.requested_owner_app_id.as_ref()?.to_string()]
+            }
+            EventKind::Call(c) => vec![text(&c.id)?, c.event.as_ref()?.as_str().to_owned()],
+            EventKind::Change(change) => {
+                let field = change.field.as_deref().unwrap_or("").to_owned();
+                match &change.value {
+                    ChangeValue::Comment(c) => vec![field, c.id.as_ref()?.to_string()],
+                    ChangeValue::Mention(m) => {
+                        let comment = m
+                            .comment_id
+                            .as_ref()
+                            .map_or(String::new(), |id| id.to_string());
+                        vec![field, m.media_id.as_ref()?.to_string(), comment]
+                    }
+                    _ => {
+                        let value = change
+                            .raw_value
+                            .map_or(String::new(), |v| canonical(v.as_raw_value()));
+                        vec![field, value, time]
+                    }
+                }
+            }
+            _ => return None,
+        };
+        Some(parts)
+    }
+
+    /// The user side of the event for keys: `sender.id`, else `ref:` + user_ref.
+    fn user(&self) -> Option<String> {
+        match (&self.sender, &self.sender_user_ref) {
+            (Some(id), _) => Some(id.as_str().to_owned()),
+            (None, Some(user_ref)) => Some(format!("ref:{}", user_ref.as_str())),
+            (None, None) => None,
+        }
+    }
+}
+
+fn time_text(time: Option<&Timestamp<'_>>) -> String {
+    match time {
+        Some(t) => match t.ms() {
+            Some(ms) => ms.to_string(),
+            None => match t.raw() {
+                RawTime::Text(text) => text.to_string(),
+                other => other.to_string(),
+            },
+        },
+        None => String::new(),
+    }
+}
+
+/// Incremental SHA-256 over length-prefixed parts, so that no two part lists hash the same input.
+struct Key(Sha256);
+
+impl Key {
+    fn new() -> Self {
+        Key(Sha256::new())
+    }
+
+    fn part(&mut self, text: &str) {
+        self.0.update((text.len() as u64).to_le_bytes());
+        self.0.update(text.as_bytes());
+    }
+
+    fn canonical(&mut self, raw: &RawValue) {
+        self.part(&canonical(raw));
+    }
+
+    fn finish(self) -> DedupKey {
+        let digest = self.0.finalize();
+        DedupKey(format!("{DEDUP_VERSION}:{}", hex::encode(&digest[..16])))
+    }
+}
+
+/// The canonical JSON text of a raw value.
+fn canonical(raw: &RawValue) -> String {
+    let mut out = String::with_capacity(raw.get().len());
+    match serde_json::from_str::<Value>(raw.get()) {
+        Ok(value) => write_canonical(&value, &mut out),
+        // Not reachable for raw values taken from a parsed body; hash the text as a last resort.
+        Err(_) => out.push_str(raw.get()),
+    }
+    out
+}
+
+/// Compact JSON with object keys sorted by bytes, whatever order the map keeps them in.
+pub(crate) fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push('{');
+            for (i, (name, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(name.clone()).to_string());
+                out.push(':');
+                write_canonical(item, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(body: &str) -> Vec<String> {
+        crate::parse(body.as_bytes())
+            .unwrap()
+            .iter()
+            .map(|e| e.dedup_key().to_string())
+            .collect()
+    }
+
+    fn page(events: &str) -> String {
+        format!(
+            r#"{{"object":"page","entry":[{{"id":"1","time":1767610000000,"messaging":[{events}]}}]}}"#
+        )
+    }
+
+    const USER: &str = r#""sender":{"id":"7"},"recipient":{"id":"1"}"#;
+
+    #[test]
+    fn keys_have_the_documented_form() {
+        let key = &keys(&page(&format!(
+            r#"{{{USER},"timestamp":1,"message":{{"mid":"m1"}}}}"#
+        )))[0];
+        assert!(key.starts_with("v1:"));
+        assert_eq!(key.len(), 35);
+        assert!(
+            key[3..]
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+    }
+
+    #[test]
+    fn the_derivation_does_not_change() {
+        // Pinned: a different value here means stored keys would no longer match redeliveries.
+        let key = &keys(&page(&format!(
+            r#"{{{USER},"timestamp":1,"message":{{"mid":"m1"}}}}"#
+        )))[0];
+        let mut expected = Sha256::new();
+        for part in ["v1", "page", "1", "message", "m1"] {
+            expected.update((part.len() as u64).to_le_bytes());
+            expected.update(part.as_bytes());
+        }
+        assert_eq!(
+            key,
+            &format!("v1:{}", hex::encode(&expected.finalize()[..16]))
+        );
+    }
+
+    #[test]
+    fn one_mid_carries_distinct_events() {
+        let body = page(&format!(
+            r#"{{{USER},"timestamp":1,"message":{{"mid":"m1","text":"hi"}}}},
+               {{{USER},"timestamp":2,"reaction":{{"mid":"m1","action":"react","reaction":"love"}}}},
+               {{{USER},"timestamp":3,"reaction":{{"mid":"m1","action":"unreact"}}}},
+               {{{USER},"timestamp":4,"reaction":{{"mid":"m1","action":"react","reaction":"love"}}}},
+               {{{USER},"timestamp":5,"message_edit":{{"mid":"m1","text":"hey","num_edit":1}}}},
+               {{{USER},"timestamp":6,"message_edit":{{"mid":"m1","text":"hey!","num_edit":2}}}},
+               {{{USER},"timestamp":7,"message":{{"mid":"m1","is_deleted":true}}}},
+               {{{USER},"timestamp":8,"read":{{"mid":"m1"}}}},
+               {{"sender":{{"id":"1"}},"recipient":{{"id":"7"}},"timestamp":9,"message":{{"mid":"m1","is_echo":true}}}}"#
+        ));
+        let keys = keys(&body);
+        let distinct: std::collections::HashSet<_> = keys.iter().collect();
+        assert_eq!(keys.len(), 9);
+        assert_eq!(distinct.len(), 9, "{keys:#?}");
+    }
+
+    #[test]
+    fn redeliveries_match_whatever_the_formatting_or_batch() {
+        let alone = page(&format!(
+            r#"{{{USER},"timestamp":1,"optin":{{"ref":"x"}}}}"#
+        ));
+        let pretty = format!(
+            "{{\"object\":\"page\",\"entry\":[{{\"time\":1767610099999,\"id\":\"1\",\"messaging\":[\
+             {{\"optin\" : {{ \"ref\" : \"x\" }}, \"timestamp\":1, {USER}}}]}}]}}"
+        );
+        assert_eq!(keys(&alone), keys(&pretty));
+    }
+
+    #[test]
+    fn message_keys_ignore_content_but_not_the_account() {
+        let a = page(&format!(
+            r#"{{{USER},"timestamp":1,"message":{{"mid":"m1","text":"a"}}}}"#
+        ));
+        let b = page(&format!(
+            r#"{{{USER},"timestamp":2,"message":{{"mid":"m1","text":"b"}}}}"#
+        ));
+        assert_eq!(keys(&a), keys(&b));
+        let other_page = a.replace(r#""id":"1","time""#, r#""id":"2","time""#);
+        assert_ne!(keys(&a), keys(&other_page));
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let value: Value =
+            serde_json::from_str(r#"{"b":[{"z":1,"a":"\u00e4"}],"a":null}"#).unwrap();
+        let mut out = String::new();
+        write_canonical(&value, &mut out);
+        assert_eq!(out, r#"{"a":null,"b":[{"a":"ä","z":1}]}"#);
+    }
+}
