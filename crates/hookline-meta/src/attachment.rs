@@ -131,6 +131,9 @@ pub struct TemplateElement<'a> {
     pub url: Option<Text<'a>>,
     #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub buttons: Vec<Button<'a>>,
+    /// Generic templates: what tapping the element opens, as sent.
+    #[serde(borrow, skip_serializing_if = "Option::is_none")]
+    pub default_action: Option<RawJson<'a>>,
 }
 
 /// A button as the Send API describes it (`web_url`, `postback`, `phone_number`, ...).

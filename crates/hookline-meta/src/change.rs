@@ -13,8 +13,8 @@ use crate::text::Text;
 pub struct Change<'a> {
     /// The subscription field (`comments`, `mentions`, ...).
     pub field: Option<Text<'a>>,
-    /// The typed value, where the field is one hookline knows.
-    #[serde(flatten, skip_serializing_if = "ChangeValue::is_other")]
+    /// The typed value, where the field is one hookline knows, else the value as received.
+    #[serde(flatten)]
     pub value: ChangeValue<'a>,
     /// The value exactly as received.
     #[serde(skip_serializing)]
@@ -30,8 +30,9 @@ pub enum ChangeValue<'a> {
     /// `mentions`: the account was mentioned in a caption or a comment.
     Mention(Mention<'a>),
     StoryInsights(StoryInsights<'a>),
-    /// A field hookline has no type for (or a value of an unexpected shape); see `raw_value`.
-    Other,
+    /// A field hookline has no type for (or a value of an unexpected shape), as received.
+    #[serde(rename = "value")]
+    Other(Option<RawJson<'a>>),
 }
 
 /// A comment on the account's media.
@@ -96,15 +97,10 @@ pub struct StoryInsights<'a> {
 }
 
 impl<'a> ChangeValue<'a> {
-    /// True when hookline has no type for the value.
-    pub fn is_other(&self) -> bool {
-        matches!(self, ChangeValue::Other)
-    }
-
     /// Types a value by its field; a value of an unexpected shape is `Other` (its JSON is kept).
     pub fn decode(field: Option<&str>, raw: Option<&'a RawValue>) -> Self {
         let Some(raw) = raw else {
-            return ChangeValue::Other;
+            return ChangeValue::Other(None);
         };
         let text = raw.get();
         let typed = match field {
@@ -117,6 +113,6 @@ impl<'a> ChangeValue<'a> {
                 .ok(),
             _ => None,
         };
-        typed.unwrap_or(ChangeValue::Other)
+        typed.unwrap_or(ChangeValue::Other(Some(RawJson::from(raw))))
     }
 }

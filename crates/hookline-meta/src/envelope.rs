@@ -76,6 +76,10 @@ impl<'a> Anomaly<'a> {
 
 /// Reads the envelope of a syntactically valid JSON text.
 pub(crate) fn read(text: &str) -> Result<Envelope<'_>, serde_json::Error> {
+    // A derived struct also accepts a JSON array (as a tuple), so only objects may take the fast path.
+    if !text.trim_start().starts_with('{') {
+        return slow(text);
+    }
     match serde_json::from_str::<Fast<'_>>(text) {
         Ok(Fast {
             object,

@@ -120,7 +120,16 @@ pub struct Unknown {
     pub reason: String,
 }
 
-impl EventKind<'_> {
+impl<'a> EventKind<'a> {
+    /// The message content of a `message` or `message_echo`.
+    pub fn message(&self) -> Option<&Message<'a>> {
+        match self {
+            EventKind::Message(message) => Some(message),
+            EventKind::MessageEcho(echo) => Some(&echo.message),
+            _ => None,
+        }
+    }
+
     /// The kind's name as listed in CONTRACTS.md (`message`, `message_echo`, ...).
     pub fn name(&self) -> &'static str {
         match self {

@@ -46,14 +46,36 @@ impl fmt::Debug for RawJson<'_> {
     }
 }
 
+/// Writes the JSON as received when it is on one line (Meta's bodies always are), and compacted otherwise,
+/// so that a pretty-printed input never breaks one-record-per-line output.
 impl Serialize for RawJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        let text = self.0.get();
+        if !text.contains(['\n', '\r']) {
+            return self.0.serialize(serializer);
+        }
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(value) => value.serialize(serializer),
+            Err(_) => self.0.serialize(serializer),
+        }
     }
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for RawJson<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         <&'de RawValue>::deserialize(deserializer).map(RawJson)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_multi_line_json_on_one_line() {
+        let raw: RawJson<'_> = serde_json::from_str("{\n  \"a\": [1,\n 2]\n}").unwrap();
+        assert_eq!(serde_json::to_string(&raw).unwrap(), r#"{"a":[1,2]}"#);
+        let compact: RawJson<'_> = serde_json::from_str(r#"{"b" : 1}"#).unwrap();
+        assert_eq!(serde_json::to_string(&compact).unwrap(), r#"{"b" : 1}"#);
     }
 }
