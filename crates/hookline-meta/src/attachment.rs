@@ -222,12 +222,13 @@ impl<'a> Attachment<'a> {
 
     /// Decodes one attachment from its JSON; never fails.
     pub fn from_raw(raw: &'a RawValue) -> Self {
-        match serde_json::from_str::<Wire<'a>>(raw.get()) {
+        let raw = raw.get();
+        match serde_json::from_str::<Wire<'a>>(raw) {
             Ok(wire) => wire.decode(raw),
             Err(err) => Attachment::Unknown(UnknownAttachment {
                 attachment_type: None,
                 reason: format!("attachment is not an object with a type: {err}"),
-                raw: raw.into(),
+                raw: RawJson::new(raw),
             }),
         }
     }
@@ -295,7 +296,7 @@ struct ProductPayload<'a> {
 }
 
 impl<'a> Wire<'a> {
-    fn decode(self, raw: &'a RawValue) -> Attachment<'a> {
+    fn decode(self, raw: &'a str) -> Attachment<'a> {
         let payload = match self.payload {
             None => Payload::default(),
             Some(p) if p.get() == "null" => Payload::default(),
@@ -346,11 +347,11 @@ impl<'a> Wire<'a> {
         }
     }
 
-    fn unknown(&self, raw: &'a RawValue, reason: String) -> Attachment<'a> {
+    fn unknown(&self, raw: &'a str, reason: String) -> Attachment<'a> {
         Attachment::Unknown(UnknownAttachment {
             attachment_type: Some(self.kind.as_str().to_owned()),
             reason,
-            raw: raw.into(),
+            raw: RawJson::new(raw),
         })
     }
 }

@@ -2,7 +2,6 @@
 //! else Meta sends in that form (marketing message receipts, Page feed fields).
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use crate::id::Id;
 use crate::raw::RawJson;
@@ -26,7 +25,7 @@ pub struct Change<'a> {
 #[serde(rename_all = "snake_case")]
 pub enum ChangeValue<'a> {
     /// `comments` and `live_comments`.
-    Comment(Comment<'a>),
+    Comment(Box<Comment<'a>>),
     /// `mentions`: the account was mentioned in a caption or a comment.
     Mention(Mention<'a>),
     StoryInsights(StoryInsights<'a>),
@@ -98,21 +97,20 @@ pub struct StoryInsights<'a> {
 
 impl<'a> ChangeValue<'a> {
     /// Types a value by its field; a value of an unexpected shape is `Other` (its JSON is kept).
-    pub fn decode(field: Option<&str>, raw: Option<&'a RawValue>) -> Self {
+    pub(crate) fn decode(field: Option<&str>, raw: Option<&'a str>) -> Self {
         let Some(raw) = raw else {
             return ChangeValue::Other(None);
         };
-        let text = raw.get();
         let typed = match field {
             Some("comments" | "live_comments") => {
-                serde_json::from_str(text).map(ChangeValue::Comment).ok()
+                serde_json::from_str(raw).map(ChangeValue::Comment).ok()
             }
-            Some("mentions") => serde_json::from_str(text).map(ChangeValue::Mention).ok(),
-            Some("story_insights") => serde_json::from_str(text)
+            Some("mentions") => serde_json::from_str(raw).map(ChangeValue::Mention).ok(),
+            Some("story_insights") => serde_json::from_str(raw)
                 .map(ChangeValue::StoryInsights)
                 .ok(),
             _ => None,
         };
-        typed.unwrap_or(ChangeValue::Other(Some(RawJson::from(raw))))
+        typed.unwrap_or(ChangeValue::Other(Some(RawJson::new(raw))))
     }
 }

@@ -35,7 +35,6 @@ use std::fmt;
 
 use serde::Serialize;
 use serde_json::Value;
-use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::change::ChangeValue;
@@ -76,7 +75,7 @@ impl Event<'_> {
             Some(parts) => parts.iter().for_each(|p| key.part(p)),
             None => {
                 key.part(self.channel.as_str());
-                key.canonical(self.raw.as_raw_value());
+                key.canonical(self.raw.get());
             }
         }
         key.finish()
@@ -150,7 +149,7 @@ impl Event<'_> {
                     _ => {
                         let value = change
                             .raw_value
-                            .map_or(String::new(), |v| canonical(v.as_raw_value()));
+                            .map_or(String::new(), |v| canonical(v.get()));
                         vec![field, value, time]
                     }
                 }
@@ -196,7 +195,7 @@ impl Key {
         self.0.update(text.as_bytes());
     }
 
-    fn canonical(&mut self, raw: &RawValue) {
+    fn canonical(&mut self, raw: &str) {
         self.part(&canonical(raw));
     }
 
@@ -207,12 +206,12 @@ impl Key {
 }
 
 /// The canonical JSON text of a raw value.
-fn canonical(raw: &RawValue) -> String {
-    let mut out = String::with_capacity(raw.get().len());
-    match serde_json::from_str::<Value>(raw.get()) {
+fn canonical(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    match serde_json::from_str::<Value>(raw) {
         Ok(value) => write_canonical(&value, &mut out),
         // Not reachable for raw values taken from a parsed body; hash the text as a last resort.
-        Err(_) => out.push_str(raw.get()),
+        Err(_) => out.push_str(raw),
     }
     out
 }

@@ -1,32 +1,33 @@
 //! The body envelope: `object`, `entry[]` and the arrays inside each entry, down to one raw JSON value per
 //! event.
 //!
-//! Two paths produce the same [`RawEntry`] list. The fast path reads a well-formed body in one pass with
-//! typed visitors and captures each event as a borrowed `&RawValue`. If anything in the envelope has an
-//! unexpected type (an entry that is not an object, `messaging` that is not an array, a duplicate key, an id
-//! that is an object...), the fast path gives up and the slow path re-reads the body member by member,
-//! tolerating every such shape, so that nothing in a valid JSON body is lost or fails the delivery.
+//! Two paths produce the same [`Envelope`]. The fast path ([`scan`]) walks a body shaped the way Meta sends
+//! it with a small structural scanner that only finds where each value starts and ends; it validates the
+//! envelope's own punctuation, and every span it hands out is validated by the typed read that follows (the
+//! caller falls back when one is not JSON). Scanning the events' bytes once with `memchr` instead of once
+//! more with a full JSON parser is what keeps a typed parse near one pass over the body.
+//!
+//! Anything the scanner does not expect (an escaped key, a key beside `object` and `entry`, an entry that is
+//! not an object, `messaging` that is not an array, a repeated id...) sends the body to the slow path
+//! ([`read`]), which re-reads it member by member with serde_json, tolerating every such shape, so that
+//! nothing in a valid JSON body is lost or fails the delivery, and invalid JSON is reported with its position.
 
-use std::fmt;
-
-use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::event::{Channel, Event, EventKind, Unknown};
 use crate::id::Id;
-use crate::json::{array_items, lenient, member, object_fields, type_name};
+use crate::json::{array_items, is_valid, lenient, member, object_fields, type_name};
 use crate::raw::RawJson;
 use crate::text::Text;
 use crate::timestamp::Timestamp;
 
-/// What the envelope yields before events are decoded.
+/// What the envelope yields before events are decoded. Raw pieces are slices of the body.
 #[derive(Debug, Default)]
 pub(crate) struct Envelope<'a> {
     pub object: Option<Text<'a>>,
     pub entries: Vec<RawEntry<'a>>,
     /// A bare `{"field", "value"}` body: the whole body is one change-or-messaging item.
-    pub bare: Option<&'a RawValue>,
+    pub bare: Option<&'a str>,
     /// Events for parts of the body that are not shaped like a delivery at all.
     pub anomalies: Vec<Anomaly<'a>>,
 }
@@ -37,7 +38,7 @@ pub(crate) struct RawEntry<'a> {
     pub id: Option<Id<'a>>,
     pub time: Option<Timestamp<'a>>,
     pub hop_context: Option<RawJson<'a>>,
-    pub arrays: Vec<(Channel<'a>, Vec<&'a RawValue>)>,
+    pub arrays: Vec<(Channel<'a>, Vec<&'a str>)>,
     pub anomalies: Vec<Anomaly<'a>>,
 }
 
@@ -47,7 +48,7 @@ pub(crate) struct Anomaly<'a> {
     pub channel: Channel<'a>,
     pub field: Option<String>,
     pub reason: String,
-    pub raw: &'a RawValue,
+    pub raw: &'a str,
 }
 
 impl<'a> Anomaly<'a> {
@@ -69,81 +70,8 @@ impl<'a> Anomaly<'a> {
                 reason: self.reason,
             }),
             hop_context: None,
-            raw: self.raw.into(),
+            raw: RawJson::new(self.raw),
         }
-    }
-}
-
-/// Reads the envelope of a syntactically valid JSON text.
-pub(crate) fn read(text: &str) -> Result<Envelope<'_>, serde_json::Error> {
-    // A derived struct also accepts a JSON array (as a tuple), so only objects may take the fast path.
-    if !text.trim_start().starts_with('{') {
-        return slow(text);
-    }
-    match serde_json::from_str::<Fast<'_>>(text) {
-        Ok(Fast {
-            object,
-            entry: Some(entries),
-            ..
-        }) => Ok(Envelope {
-            object,
-            entries,
-            ..Envelope::default()
-        }),
-        // No entry array: bare bodies and oddities need the whole body's raw JSON, so take the slow path.
-        Ok(_) => slow(text),
-        Err(err) if err.is_data() => slow(text),
-        Err(err) => Err(err),
-    }
-}
-
-#[derive(Deserialize)]
-struct Fast<'a> {
-    #[serde(borrow)]
-    object: Option<Text<'a>>,
-    #[serde(borrow)]
-    entry: Option<Vec<RawEntry<'a>>>,
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for RawEntry<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(EntryVisitor)
-    }
-}
-
-struct EntryVisitor;
-
-impl<'de> Visitor<'de> for EntryVisitor {
-    type Value = RawEntry<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an entry object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut entry = RawEntry::default();
-        while let Some(key) = map.next_key::<Text<'de>>()? {
-            match key.as_str() {
-                // A repeated id or time is ambiguous: the slow path decides (the first one wins).
-                "id" if entry.id.is_some() => return Err(de::Error::duplicate_field("id")),
-                "time" if entry.time.is_some() => return Err(de::Error::duplicate_field("time")),
-                "id" => entry.id = map.next_value()?,
-                "time" => entry.time = map.next_value()?,
-                "hop_context" => entry.hop_context = map.next_value()?,
-                name => {
-                    if let Some(channel) = known_channel(name) {
-                        let items: Option<Vec<&'de RawValue>> = map.next_value()?;
-                        entry.arrays.push((channel, items.unwrap_or_default()));
-                    } else {
-                        let raw: &'de RawValue = map.next_value()?;
-                        if let Some(items) = array_items(raw) {
-                            entry.arrays.push((Channel::Other(key), items));
-                        }
-                    }
-                }
-            }
-        }
-        Ok(entry)
     }
 }
 
@@ -157,9 +85,261 @@ fn known_channel(name: &str) -> Option<Channel<'static>> {
     }
 }
 
+/// The fast path: `None` when the body is not shaped like a regular delivery. Items of `messaging`,
+/// `standby`, `changes` and `calls` are NOT validated here; everything else is.
+pub(crate) fn scan(text: &str) -> Option<Envelope<'_>> {
+    let mut scanner = Scanner { text, at: 0 };
+    let mut envelope = Envelope::default();
+    let (mut saw_object, mut saw_entry) = (false, false);
+    scanner.open(b'{')?;
+    loop {
+        let key = scanner.key()?;
+        match key {
+            "object" if !saw_object => {
+                saw_object = true;
+                envelope.object = plain_text(scanner.value()?)?;
+            }
+            "entry" if !saw_entry => {
+                saw_entry = true;
+                scanner.open(b'[')?;
+                if !scanner.close(b']') {
+                    loop {
+                        envelope.entries.push(scanner.entry()?);
+                        if scanner.next_or_close(b']')? {
+                            break;
+                        }
+                    }
+                }
+            }
+            _ => return None,
+        }
+        if scanner.next_or_close(b'}')? {
+            break;
+        }
+    }
+    (saw_entry && scanner.at_end()).then_some(envelope)
+}
+
+/// A cursor over the body's bytes. Every method returns `None` on anything unexpected.
+struct Scanner<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes().get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.bytes().get(self.at).copied()
+    }
+
+    fn open(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    /// Consumes `byte` if it is next (an empty object or array).
+    fn close(&mut self, byte: u8) -> bool {
+        self.open(byte).is_some()
+    }
+
+    /// After a member or item: `,` (more follow, false) or the closing byte (done, true).
+    fn next_or_close(&mut self, close: u8) -> Option<bool> {
+        match self.peek()? {
+            b',' => {
+                self.at += 1;
+                Some(false)
+            }
+            byte if byte == close => {
+                self.at += 1;
+                Some(true)
+            }
+            _ => None,
+        }
+    }
+
+    fn at_end(&mut self) -> bool {
+        self.skip_ws();
+        self.at == self.text.len()
+    }
+
+    /// A member name and its colon. Escaped names are left to the slow path.
+    fn key(&mut self) -> Option<&'a str> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let start = self.at + 1;
+        let len = memchr::memchr2(b'"', b'\\', &self.bytes()[start..])?;
+        if self.bytes()[start + len] != b'"' {
+            return None;
+        }
+        self.at = start + len + 1;
+        let key = self.text.get(start..start + len)?;
+        self.open(b':')?;
+        Some(key)
+    }
+
+    /// The span of the next value, found without validating it.
+    fn value(&mut self) -> Option<&'a str> {
+        let start = {
+            self.skip_ws();
+            self.at
+        };
+        match *self.bytes().get(start)? {
+            b'"' => self.skip_string()?,
+            b'{' | b'[' => self.skip_nested()?,
+            _ => {
+                let rest = &self.bytes()[start..];
+                let len = rest
+                    .iter()
+                    .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
+                    .unwrap_or(rest.len());
+                if len == 0 {
+                    return None;
+                }
+                self.at = start + len;
+            }
+        }
+        // `get` also refuses a span that would end inside a multi-byte character (only in invalid JSON).
+        self.text.get(start..self.at)
+    }
+
+    /// Skips a string. Wire-form strings are full of `\/` and `\u` escapes but rarely hold an escaped
+    /// quote, so the scan jumps from quote to quote and only then counts the backslashes before it.
+    fn skip_string(&mut self) -> Option<()> {
+        self.at += 1;
+        let bytes = self.bytes();
+        loop {
+            let len = memchr::memchr(b'"', bytes.get(self.at..)?)?;
+            let quote = self.at + len;
+            let backslashes = bytes[self.at..quote]
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'\\')
+                .count();
+            self.at = quote + 1;
+            if backslashes % 2 == 0 {
+                return Some(());
+            }
+        }
+    }
+
+    fn skip_nested(&mut self) -> Option<()> {
+        let mut depth = 0usize;
+        loop {
+            match *self.bytes().get(self.at)? {
+                b'"' => {
+                    self.skip_string()?;
+                    continue;
+                }
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.at += 1;
+                        return Some(());
+                    }
+                }
+                _ => {}
+            }
+            self.at += 1;
+        }
+    }
+
+    /// The items of an array value, as spans.
+    fn items(&mut self) -> Option<Vec<&'a str>> {
+        self.open(b'[')?;
+        let mut items = Vec::new();
+        if self.close(b']') {
+            return Some(items);
+        }
+        loop {
+            items.push(self.value()?);
+            if self.next_or_close(b']')? {
+                return Some(items);
+            }
+        }
+    }
+
+    fn entry(&mut self) -> Option<RawEntry<'a>> {
+        let mut entry = RawEntry::default();
+        self.open(b'{')?;
+        if self.close(b'}') {
+            return Some(entry);
+        }
+        loop {
+            let key = self.key()?;
+            match key {
+                "id" if entry.id.is_none() => entry.id = plain_id(self.value()?)?,
+                "time" if entry.time.is_none() => entry.time = plain_time(self.value()?)?,
+                "id" | "time" => return None,
+                "hop_context" => entry.hop_context = Some(RawJson::new(self.valid_value()?)),
+                name => match known_channel(name) {
+                    Some(channel) => entry.arrays.push((channel, self.items()?)),
+                    None if self.peek()? == b'[' => {
+                        let items = self.items()?;
+                        items.iter().all(|item| is_valid(item)).then_some(())?;
+                        entry.arrays.push((Channel::Other(Text::new(key)), items));
+                    }
+                    None => {
+                        self.valid_value()?;
+                    }
+                },
+            }
+            if self.next_or_close(b'}')? {
+                return Some(entry);
+            }
+        }
+    }
+
+    fn valid_value(&mut self) -> Option<&'a str> {
+        let value = self.value()?;
+        is_valid(value).then_some(value)
+    }
+}
+
+/// A string without escapes is a slice of the body; anything else goes through serde_json.
+fn plain_text(span: &str) -> Option<Option<Text<'_>>> {
+    match span.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+        Some(inner) if !inner.contains(['\\', '"']) => Some(Some(Text::new(inner))),
+        _ => serde_json::from_str(span).ok(),
+    }
+}
+
+/// Ids are digits, quoted or not.
+fn plain_id(span: &str) -> Option<Option<Id<'_>>> {
+    let digits = span
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(span);
+    if !digits.is_empty() && digits.len() < 20 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Some(Id::new(digits)));
+    }
+    serde_json::from_str(span).ok()
+}
+
+/// Entry times are integers.
+fn plain_time(span: &str) -> Option<Option<Timestamp<'_>>> {
+    match span.parse::<i64>() {
+        Ok(value) if !span.starts_with(['+', '0']) || span == "0" => {
+            Some(Some(Timestamp::from_int(value)))
+        }
+        _ => serde_json::from_str(span).ok(),
+    }
+}
+
 /// The tolerant path: every member is read as raw JSON first and typed only where its shape allows.
-fn slow(text: &str) -> Result<Envelope<'_>, serde_json::Error> {
+pub(crate) fn read(text: &str) -> Result<Envelope<'_>, serde_json::Error> {
     let body: &RawValue = serde_json::from_str(text)?;
+    let body = body.get();
     let mut envelope = Envelope::default();
     let Some(fields) = object_fields(body) else {
         envelope.anomalies.push(Anomaly {
@@ -182,7 +362,7 @@ fn slow(text: &str) -> Result<Envelope<'_>, serde_json::Error> {
         saw_entry = true;
         match array_items(raw) {
             Some(items) => envelope.entries.extend(items.into_iter().map(slow_entry)),
-            None if raw.get() == "null" => {}
+            None if *raw == "null" => {}
             None => envelope.anomalies.push(Anomaly {
                 channel: Channel::Body,
                 field: Some("entry".into()),
@@ -198,11 +378,7 @@ fn slow(text: &str) -> Result<Envelope<'_>, serde_json::Error> {
 }
 
 /// A body without `entry`: a dashboard `{"field","value"}` sample, or something that is no delivery.
-fn no_entry<'a>(
-    fields: &[(Text<'a>, &'a RawValue)],
-    body: &'a RawValue,
-    envelope: &mut Envelope<'a>,
-) {
+fn no_entry<'a>(fields: &[(Text<'a>, &'a str)], body: &'a str, envelope: &mut Envelope<'a>) {
     if member(fields, "field").is_some() && member(fields, "value").is_some() {
         envelope.bare = Some(body);
         return;
@@ -220,7 +396,7 @@ fn no_entry<'a>(
     });
 }
 
-fn slow_entry(raw: &RawValue) -> RawEntry<'_> {
+fn slow_entry(raw: &str) -> RawEntry<'_> {
     let mut entry = RawEntry::default();
     let Some(fields) = object_fields(raw) else {
         entry.anomalies.push(Anomaly {
@@ -236,8 +412,11 @@ fn slow_entry(raw: &RawValue) -> RawEntry<'_> {
             // The first well-formed id and time win; a duplicate or malformed one is ignored.
             "id" => entry.id = entry.id.take().or_else(|| lenient(Some(value))),
             "time" => entry.time = entry.time.take().or_else(|| lenient(Some(value))),
-            "hop_context" => entry.hop_context = entry.hop_context.or(Some(value.into())),
-            name => slow_array(&mut entry, key.clone(), known_channel(name), value),
+            "hop_context" => entry.hop_context = entry.hop_context.or(Some(RawJson::new(value))),
+            name => {
+                let known = known_channel(name);
+                slow_array(&mut entry, key, known, value);
+            }
         }
     }
     entry
@@ -247,12 +426,12 @@ fn slow_array<'a>(
     entry: &mut RawEntry<'a>,
     key: Text<'a>,
     known: Option<Channel<'a>>,
-    value: &'a RawValue,
+    value: &'a str,
 ) {
     match (array_items(value), known) {
         (Some(items), Some(channel)) => entry.arrays.push((channel, items)),
         (Some(items), None) => entry.arrays.push((Channel::Other(key), items)),
-        (None, Some(channel)) if value.get() != "null" => entry.anomalies.push(Anomaly {
+        (None, Some(channel)) if value != "null" => entry.anomalies.push(Anomaly {
             channel,
             field: Some(key.as_str().to_owned()),
             reason: format!("`{}` is {}, not an array", key.as_str(), type_name(value)),
@@ -260,5 +439,57 @@ fn slow_array<'a>(
         }),
         // Scalars and objects beside the arrays are entry metadata (`uid`, ...), not events.
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spans(text: &str) -> Option<Vec<Vec<&str>>> {
+        scan(text).map(|e| {
+            e.entries
+                .iter()
+                .flat_map(|en| en.arrays.iter().map(|(_, i)| i.clone()))
+                .collect()
+        })
+    }
+
+    #[test]
+    fn scanner_finds_each_event_exactly() {
+        let body = r#" { "object" : "page" , "entry" : [ { "id" : "1" , "time" : 5 ,
+            "messaging" : [ {"a":"x\"}]\\","b":[{"c":{}}]} , {"d":-1.5e3} ] } ] } "#;
+        let found = spans(body).unwrap();
+        assert_eq!(
+            found,
+            [vec![r#"{"a":"x\"}]\\","b":[{"c":{}}]}"#, r#"{"d":-1.5e3}"#]]
+        );
+    }
+
+    #[test]
+    fn scanner_leaves_unusual_shapes_to_the_slow_path() {
+        for body in [
+            r#"{"object":"page","entry":[],"extra":1}"#,
+            r#"{"obj\u0065ct":"page","entry":[]}"#,
+            r#"{"object":"page","entry":[1]}"#,
+            r#"{"object":"page","entry":[{"messaging":{}}]}"#,
+            r#"{"object":"page","entry":[{"id":"1","id":"2"}]}"#,
+            r#"{"object":"page","entry":[{"hop_context":[1,]}]}"#,
+            r#"{"object":"page","entry":[{"other":[1,]}]}"#,
+            r#"{"object":"page","entry":[]} x"#,
+            r#"{"object":"page","entry":[{"messaging":[{"a":"\"#,
+            r#"{"object":"page"}"#,
+            "[]",
+        ] {
+            assert!(scan(body).is_none(), "{body}");
+        }
+    }
+
+    #[test]
+    fn scanner_and_slow_path_agree_on_a_regular_body() {
+        let body = r#"{"object":"page","entry":[{"id":"1","time":5,"messaging":[{"x":1}],"custom":[{"y":2}]}]}"#;
+        let fast = scan(body).unwrap();
+        let slow = read(body).unwrap();
+        assert_eq!(format!("{:?}", fast.entries), format!("{:?}", slow.entries));
     }
 }

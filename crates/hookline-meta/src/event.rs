@@ -78,9 +78,9 @@ impl Channel<'_> {
 #[serde(untagged)]
 pub enum EventKind<'a> {
     /// A message from the user.
-    Message(Message<'a>),
+    Message(Box<Message<'a>>),
     /// A message the business account sent (`is_echo`), by this app, an inbox or another app.
-    MessageEcho(Echo<'a>),
+    MessageEcho(Box<Echo<'a>>),
     /// Instagram unsend: the message with this mid was deleted.
     MessageDeleted {
         mid: Option<Text<'a>>,
@@ -90,22 +90,22 @@ pub enum EventKind<'a> {
     Delivery(Delivery<'a>),
     Read(Read<'a>),
     Postback(Postback<'a>),
-    Optin(Optin<'a>),
-    Referral(ReferralEvent<'a>),
+    Optin(Box<Optin<'a>>),
+    Referral(Box<ReferralEvent<'a>>),
     PassThreadControl(ThreadControl<'a>),
     TakeThreadControl(ThreadControl<'a>),
     RequestThreadControl(RequestThreadControl<'a>),
     AppRoles(AppRoles),
     PolicyEnforcement(PolicyEnforcement<'a>),
     AccountLinking(AccountLinking<'a>),
-    GamePlay(GamePlay<'a>),
+    GamePlay(Box<GamePlay<'a>>),
     MessagingFeedback(MessagingFeedback<'a>),
     ResponseFeedback(ResponseFeedback<'a>),
     Order(Order<'a>),
     Call(Call<'a>),
     CallPermissionReply(CallPermissionReply<'a>),
     /// A feed-style change that is not a messaging event.
-    Change(Change<'a>),
+    Change(Box<Change<'a>>),
     /// Anything not understood; the event's `raw` JSON has all of it.
     Unknown(Unknown),
 }

@@ -1,32 +1,36 @@
 //! Lenient views of raw JSON used on the slow path, where a body's structure is not what Meta documents.
 
 use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::fmt;
 
-use crate::text::Text;
+use crate::text::{Key, Text};
 
 /// The members of a JSON object in order, duplicates included; `None` when `raw` is not an object.
-pub(crate) fn object_fields<'a>(raw: &'a RawValue) -> Option<Vec<(Text<'a>, &'a RawValue)>> {
-    if !raw.get().starts_with('{') {
+pub(crate) fn object_fields(raw: &str) -> Option<Vec<(Text<'_>, &str)>> {
+    if !raw.starts_with('{') {
         return None;
     }
-    serde_json::from_str::<Fields<'a>>(raw.get())
-        .ok()
-        .map(|f| f.0)
+    serde_json::from_str::<Fields<'_>>(raw).ok().map(|f| f.0)
 }
 
 /// The items of a JSON array; `None` when `raw` is not an array.
-pub(crate) fn array_items<'a>(raw: &'a RawValue) -> Option<Vec<&'a RawValue>> {
-    if !raw.get().starts_with('[') {
+pub(crate) fn array_items(raw: &str) -> Option<Vec<&str>> {
+    if !raw.starts_with('[') {
         return None;
     }
-    serde_json::from_str(raw.get()).ok()
+    let items: Vec<&RawValue> = serde_json::from_str(raw).ok()?;
+    Some(items.into_iter().map(RawValue::get).collect())
+}
+
+/// True when `raw` is exactly one valid JSON value.
+pub(crate) fn is_valid(raw: &str) -> bool {
+    serde_json::from_str::<IgnoredAny>(raw).is_ok()
 }
 
 /// The first member named `key`, if `raw` is an object that has one.
-pub(crate) fn member<'a>(fields: &[(Text<'a>, &'a RawValue)], key: &str) -> Option<&'a RawValue> {
+pub(crate) fn member<'a>(fields: &[(Text<'a>, &'a str)], key: &str) -> Option<&'a str> {
     fields
         .iter()
         .find(|(name, _)| name.as_str() == key)
@@ -34,13 +38,13 @@ pub(crate) fn member<'a>(fields: &[(Text<'a>, &'a RawValue)], key: &str) -> Opti
 }
 
 /// Reads `raw` as `T`, treating `null` and values of the wrong shape as absent.
-pub(crate) fn lenient<'a, T: Deserialize<'a>>(raw: Option<&'a RawValue>) -> Option<T> {
-    raw.and_then(|raw| serde_json::from_str::<Option<T>>(raw.get()).ok().flatten())
+pub(crate) fn lenient<'a, T: Deserialize<'a>>(raw: Option<&'a str>) -> Option<T> {
+    raw.and_then(|raw| serde_json::from_str::<Option<T>>(raw).ok().flatten())
 }
 
 /// The JSON type of a raw value, for messages about unexpected shapes.
-pub(crate) fn type_name(raw: &RawValue) -> &'static str {
-    match raw.get().as_bytes().first() {
+pub(crate) fn type_name(raw: &str) -> &'static str {
+    match raw.as_bytes().first() {
         Some(b'{') => "an object",
         Some(b'[') => "an array",
         Some(b'"') => "a string",
@@ -50,7 +54,7 @@ pub(crate) fn type_name(raw: &RawValue) -> &'static str {
     }
 }
 
-struct Fields<'a>(Vec<(Text<'a>, &'a RawValue)>);
+struct Fields<'a>(Vec<(Text<'a>, &'a str)>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -69,8 +73,8 @@ impl<'de> Visitor<'de> for FieldsVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut fields = Vec::new();
-        while let Some(key) = map.next_key::<Text<'de>>()? {
-            fields.push((key, map.next_value::<&'de RawValue>()?));
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            fields.push((key.into(), map.next_value::<&'de RawValue>()?.get()));
         }
         Ok(Fields(fields))
     }
@@ -80,8 +84,8 @@ impl<'de> Visitor<'de> for FieldsVisitor {
 mod tests {
     use super::*;
 
-    fn raw(json: &str) -> &RawValue {
-        serde_json::from_str(json).unwrap()
+    fn raw(json: &str) -> &str {
+        json
     }
 
     #[test]
@@ -90,7 +94,7 @@ mod tests {
         let fields = object_fields(body).unwrap();
         let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["a", "b", "a"]);
-        assert_eq!(member(&fields, "a").unwrap().get(), "1");
+        assert_eq!(member(&fields, "a").unwrap(), "1");
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub struct Message<'a> {
     pub attachments: Vec<Attachment<'a>>,
     /// An ad, ig.me or product referral that started this message.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub referral: Option<Referral<'a>>,
+    pub referral: Option<Box<Referral<'a>>>,
     /// Bot commands chosen from the composer menu.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<Command<'a>>,
@@ -173,7 +173,7 @@ pub(crate) struct MessageWire<'a> {
     #[serde(borrow)]
     attachments: Option<Vec<Attachment<'a>>>,
     #[serde(borrow)]
-    referral: Option<Referral<'a>>,
+    referral: Option<Box<Referral<'a>>>,
     #[serde(borrow)]
     commands: Option<Vec<Command<'a>>>,
     #[serde(borrow)]

@@ -9,15 +9,15 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::value::RawValue;
 
 use crate::event::{EventKind, Unknown};
 use crate::id::Id;
-use crate::json::{lenient, member, object_fields};
+use crate::json::{is_valid, lenient, member, object_fields};
 use crate::message::{Echo, EchoSource, MessageWire};
+use crate::parse::NotJson;
 use crate::raw::RawJson;
 use crate::referral::{Lead, Referral, ReferralEvent};
-use crate::text::Text;
+use crate::text::{Key, Text};
 use crate::timestamp::Timestamp;
 
 /// The keys that name a messaging event kind, in the order they are recognised.
@@ -76,18 +76,19 @@ pub(crate) struct Party<'a> {
     user_ref: Option<Text<'a>>,
 }
 
-/// Decodes a messaging event; never fails. `kind` is `None` when the JSON is an object that carries no
-/// kind key at all (the caller decides whether that makes it `unknown` or, for changes, something else).
-pub(crate) fn decode<'a>(raw: &'a RawValue, own_app_ids: &[String]) -> Decoded<'a> {
-    match serde_json::from_str::<Wire<'_>>(raw.get()) {
-        Ok(wire) => wire.finish(own_app_ids),
-        Err(err) => loose(raw, &err),
+/// Decodes a messaging event. Fails only when `raw` is not valid JSON; a valid event of an unexpected shape
+/// is decoded loosely instead. `kind` is `None` when the event carries no kind key at all.
+pub(crate) fn decode<'a>(raw: &'a str, own_app_ids: &[String]) -> Result<Decoded<'a>, NotJson> {
+    match serde_json::from_str::<Wire<'_>>(raw) {
+        Ok(wire) => Ok(wire.finish(own_app_ids)),
+        Err(_) if !is_valid(raw) => Err(NotJson),
+        Err(err) => Ok(loose(raw, &err)),
     }
 }
 
 /// True when `raw` is an object with a `sender` or `recipient` and a messaging kind key: the test for
 /// `changes[]` values and bare bodies that carry messaging events.
-pub(crate) fn is_messaging_shaped(raw: &RawValue) -> bool {
+pub(crate) fn is_messaging_shaped(raw: &str) -> bool {
     let Some(fields) = object_fields(raw) else {
         return false;
     };
@@ -165,7 +166,7 @@ impl<'de> Visitor<'de> for WireVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut wire = Wire::default();
-        while let Some(key) = map.next_key::<Text<'de>>()? {
+        while let Some(key) = map.next_key::<Key<'de>>()? {
             match key.as_str() {
                 "sender" => wire.sender = map.next_value()?,
                 "recipient" => wire.recipient = map.next_value()?,
@@ -179,7 +180,7 @@ impl<'de> Visitor<'de> for WireVisitor {
                 name => {
                     let known = KIND_KEYS.contains(&name) || ENVELOPE_KEYS.contains(&name);
                     if !known && wire.first_unknown_key.is_none() {
-                        wire.first_unknown_key = Some(key);
+                        wire.first_unknown_key = Some(key.into());
                     }
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -205,10 +206,10 @@ fn kind_value<'de, A: MapAccess<'de>>(
         "postback" => map.next_value::<Option<_>>()?.map(EventKind::Postback),
         "optin" => map.next_value::<Option<_>>()?.map(EventKind::Optin),
         "referral" => map.next_value::<Option<Referral<'de>>>()?.map(|referral| {
-            EventKind::Referral(ReferralEvent {
+            EventKind::Referral(Box::new(ReferralEvent {
                 referral,
                 lead: None,
-            })
+            }))
         }),
         "pass_thread_control" => map
             .next_value::<Option<_>>()?
@@ -255,20 +256,20 @@ fn message_kind(wire: MessageWire<'_>) -> EventKind<'_> {
     let is_echo = wire.is_echo;
     let (message, app_id, metadata) = wire.into_parts();
     if is_echo {
-        EventKind::MessageEcho(Echo {
+        EventKind::MessageEcho(Box::new(Echo {
             app_id,
             metadata,
             source: EchoSource::Unknown,
             message,
-        })
+        }))
     } else {
-        EventKind::Message(message)
+        EventKind::Message(Box::new(message))
     }
 }
 
 /// The fallback read of an event whose typed read failed: as much of the envelope as can be read, and an
 /// `unknown` kind naming the key that could not be read and why.
-fn loose<'a>(raw: &'a RawValue, err: &serde_json::Error) -> Decoded<'a> {
+fn loose<'a>(raw: &'a str, err: &serde_json::Error) -> Decoded<'a> {
     let Some(fields) = object_fields(raw) else {
         return Decoded {
             kind: Some(EventKind::Unknown(Unknown {
@@ -298,7 +299,7 @@ fn loose<'a>(raw: &'a RawValue, err: &serde_json::Error) -> Decoded<'a> {
         sender_user_ref,
         recipient: recipient.and_then(|p| p.id),
         timestamp: lenient(member(&fields, "timestamp")),
-        hop_context: member(&fields, "hop_context").map(RawJson::from),
+        hop_context: member(&fields, "hop_context").map(RawJson::new),
         kind: Some(EventKind::Unknown(Unknown {
             field,
             reason: format!("{what} could not be read: {err}"),

@@ -1,15 +1,14 @@
 //! From body bytes to events: the envelope, then each raw event by the array it came from.
 
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use crate::call::Call;
 use crate::change::{Change, ChangeValue};
-use crate::envelope::{self, RawEntry};
+use crate::envelope::{self, Envelope, RawEntry};
 use crate::error::ParseError;
 use crate::event::{Channel, Event, EventKind, Unknown};
 use crate::id::Id;
-use crate::json::lenient;
+use crate::json::{is_valid, lenient};
 use crate::messaging;
 use crate::raw::RawJson;
 use crate::signature::VerifiedBody;
@@ -39,10 +38,45 @@ pub fn parse_with<'a>(
 ) -> Result<Vec<Event<'a>>, ParseError> {
     let text =
         std::str::from_utf8(body).map_err(|err| ParseError::not_utf8(body, err.valid_up_to()))?;
+    if let Some(envelope) = envelope::scan(text) {
+        if let Ok(events) = events(envelope, options) {
+            return Ok(events);
+        }
+    }
     let envelope = envelope::read(text).map_err(ParseError::from_json)?;
+    // The slow path hands out validated JSON only, so `NotJson` cannot happen here.
+    events(envelope, options).map_err(|NotJson| not_json(text))
+}
+
+/// Parses a body whose signature has been checked. This is the only way the server turns bytes into events:
+/// it cannot get a [`VerifiedBody`] without verifying.
+pub fn parse_verified<'a, B: AsRef<[u8]>>(
+    body: &'a VerifiedBody<B>,
+    options: &ParseOptions,
+) -> Result<Vec<Event<'a>>, ParseError> {
+    parse_with(body.bytes(), options)
+}
+
+/// A raw event turned out not to be valid JSON.
+#[derive(Debug)]
+pub(crate) struct NotJson;
+
+fn not_json(text: &str) -> ParseError {
+    match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+        Err(err) => ParseError::from_json(err),
+        Ok(_) => ParseError::InvalidJson {
+            line: 1,
+            column: 1,
+            message: "the body could not be read as one JSON value".into(),
+        },
+    }
+}
+
+fn events<'a>(envelope: Envelope<'a>, options: &ParseOptions) -> Result<Vec<Event<'a>>, NotJson> {
     let object = envelope.object;
-    let mut events =
-        Vec::with_capacity(envelope.entries.iter().map(RawEntry::len).sum::<usize>() + 1);
+    let capacity =
+        envelope.entries.iter().map(RawEntry::len).sum::<usize>() + envelope.anomalies.len();
+    let mut events = Vec::with_capacity(capacity + 1);
     for anomaly in envelope.anomalies {
         events.push(anomaly.into_event(object.clone(), None));
     }
@@ -51,7 +85,7 @@ pub fn parse_with<'a>(
             object: object.clone(),
             ..Context::default()
         };
-        events.push(change_event(&context, Channel::Body, body, options));
+        events.push(change_event(&context, Channel::Body, body, options)?);
     }
     for mut entry in envelope.entries {
         for anomaly in std::mem::take(&mut entry.anomalies) {
@@ -65,20 +99,11 @@ pub fn parse_with<'a>(
         };
         for (channel, items) in entry.arrays {
             for raw in items {
-                events.push(item_event(&context, channel.clone(), raw, options));
+                events.push(item_event(&context, channel.clone(), raw, options)?);
             }
         }
     }
     Ok(events)
-}
-
-/// Parses a body whose signature has been checked. This is the only way the server turns bytes into events:
-/// it cannot get a [`VerifiedBody`] without verifying.
-pub fn parse_verified<'a, B: AsRef<[u8]>>(
-    body: &'a VerifiedBody<B>,
-    options: &ParseOptions,
-) -> Result<Vec<Event<'a>>, ParseError> {
-    parse_with(body.bytes(), options)
 }
 
 impl RawEntry<'_> {
@@ -101,7 +126,7 @@ struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    fn event(&self, channel: Channel<'a>, kind: EventKind<'a>, raw: &'a RawValue) -> Event<'a> {
+    fn event(&self, channel: Channel<'a>, kind: EventKind<'a>, raw: &'a str) -> Event<'a> {
         Event {
             object: self.object.clone(),
             entry_id: self.entry_id.clone(),
@@ -112,7 +137,7 @@ impl<'a> Context<'a> {
             timestamp: self.entry_time.clone(),
             kind,
             hop_context: self.hop_context,
-            raw: raw.into(),
+            raw: RawJson::new(raw),
         }
     }
 }
@@ -120,9 +145,9 @@ impl<'a> Context<'a> {
 fn item_event<'a>(
     context: &Context<'a>,
     channel: Channel<'a>,
-    raw: &'a RawValue,
+    raw: &'a str,
     options: &ParseOptions,
-) -> Event<'a> {
+) -> Result<Event<'a>, NotJson> {
     match channel {
         Channel::Messaging | Channel::Standby => {
             messaging_event(context, channel, raw, raw, options)
@@ -134,7 +159,7 @@ fn item_event<'a>(
                 field: Some(name.as_str().to_owned()),
                 reason: format!("`{}` is not an entry array hookline knows", name.as_str()),
             });
-            context.event(channel, kind, raw)
+            Ok(context.event(channel, kind, raw))
         }
     }
 }
@@ -143,11 +168,11 @@ fn item_event<'a>(
 fn messaging_event<'a>(
     context: &Context<'a>,
     channel: Channel<'a>,
-    value: &'a RawValue,
-    raw: &'a RawValue,
+    value: &'a str,
+    raw: &'a str,
     options: &ParseOptions,
-) -> Event<'a> {
-    let decoded = messaging::decode(value, &options.own_app_ids);
+) -> Result<Event<'a>, NotJson> {
+    let decoded = messaging::decode(value, &options.own_app_ids)?;
     let kind = decoded.kind.unwrap_or_else(|| {
         EventKind::Unknown(Unknown {
             field: None,
@@ -160,78 +185,85 @@ fn messaging_event<'a>(
     event.recipient = decoded.recipient;
     event.timestamp = decoded.timestamp.or(event.timestamp);
     event.hop_context = decoded.hop_context.or(event.hop_context);
-    event
+    Ok(event)
 }
 
 /// A `changes[]` item, or a bare `{"field","value"}` body.
 #[derive(Deserialize)]
 struct ChangeWire<'a> {
     #[serde(borrow)]
-    field: Option<&'a RawValue>,
+    field: Option<RawJson<'a>>,
     #[serde(borrow)]
-    value: Option<&'a RawValue>,
+    value: Option<RawJson<'a>>,
     #[serde(borrow)]
-    time: Option<&'a RawValue>,
+    time: Option<RawJson<'a>>,
 }
 
 /// The time a change value may carry itself (marketing receipts do; comments do not).
 #[derive(Deserialize)]
 struct ValueTimes<'a> {
     #[serde(borrow)]
-    timestamp: Option<&'a RawValue>,
+    timestamp: Option<RawJson<'a>>,
     #[serde(borrow)]
-    time: Option<&'a RawValue>,
+    time: Option<RawJson<'a>>,
 }
 
 fn change_event<'a>(
     context: &Context<'a>,
     channel: Channel<'a>,
-    raw: &'a RawValue,
+    raw: &'a str,
     options: &ParseOptions,
-) -> Event<'a> {
-    let Ok(wire) = serde_json::from_str::<ChangeWire<'a>>(raw.get()) else {
-        let kind = EventKind::Unknown(Unknown {
-            field: None,
-            reason: "a `changes` item is not an object with `field` and `value`".into(),
-        });
-        return context.event(channel, kind, raw);
+) -> Result<Event<'a>, NotJson> {
+    let wire = match serde_json::from_str::<ChangeWire<'a>>(raw) {
+        Ok(wire) => wire,
+        Err(_) if !is_valid(raw) => return Err(NotJson),
+        Err(_) => {
+            let kind = EventKind::Unknown(Unknown {
+                field: None,
+                reason: "a `changes` item is not an object with `field` and `value`".into(),
+            });
+            return Ok(context.event(channel, kind, raw));
+        }
     };
-    if let Some(value) = wire
-        .value
-        .filter(|value| messaging::is_messaging_shaped(value))
-    {
+    let value = wire.value.map(|v| v.get());
+    if let Some(value) = value.filter(|value| messaging::is_messaging_shaped(value)) {
         return messaging_event(context, channel, value, raw, options);
     }
-    let field: Option<Text<'a>> = lenient(wire.field);
-    let times: Option<ValueTimes<'a>> = wire.value.and_then(|v| serde_json::from_str(v.get()).ok());
+    let field: Option<Text<'a>> = lenient(wire.field.map(|f| f.get()));
+    let times: Option<ValueTimes<'a>> = value.and_then(|v| serde_json::from_str(v).ok());
     let own_time = times
-        .and_then(|t| lenient(t.timestamp).or_else(|| lenient(t.time)))
-        .or_else(|| lenient(wire.time));
+        .and_then(|t| {
+            lenient(t.timestamp.map(|r| r.get())).or_else(|| lenient(t.time.map(|r| r.get())))
+        })
+        .or_else(|| lenient(wire.time.map(|r| r.get())));
     let change = Change {
-        value: ChangeValue::decode(field.as_deref(), wire.value),
+        value: ChangeValue::decode(field.as_deref(), value),
         field,
-        raw_value: wire.value.map(RawJson::from),
+        raw_value: wire.value,
     };
-    let mut event = context.event(channel, EventKind::Change(change), raw);
+    let mut event = context.event(channel, EventKind::Change(Box::new(change)), raw);
     event.timestamp = own_time.or(event.timestamp);
-    event
+    Ok(event)
 }
 
-fn call_event<'a>(context: &Context<'a>, raw: &'a RawValue) -> Event<'a> {
-    match serde_json::from_str::<Call<'a>>(raw.get()) {
+fn call_event<'a>(context: &Context<'a>, raw: &'a str) -> Result<Event<'a>, NotJson> {
+    match serde_json::from_str::<Call<'a>>(raw) {
         Ok(call) => {
-            let mut event = context.event(Channel::Calls, EventKind::Call(call.clone()), raw);
-            event.sender = call.from;
-            event.recipient = call.to;
-            event.timestamp = call.timestamp.or(event.timestamp);
-            event
+            let (from, to, timestamp) =
+                (call.from.clone(), call.to.clone(), call.timestamp.clone());
+            let mut event = context.event(Channel::Calls, EventKind::Call(call), raw);
+            event.sender = from;
+            event.recipient = to;
+            event.timestamp = timestamp.or(event.timestamp);
+            Ok(event)
         }
+        Err(_) if !is_valid(raw) => Err(NotJson),
         Err(err) => {
             let kind = EventKind::Unknown(Unknown {
                 field: Some("calls".into()),
                 reason: format!("a `calls` item could not be read: {err}"),
             });
-            context.event(Channel::Calls, kind, raw)
+            Ok(context.event(Channel::Calls, kind, raw))
         }
     }
 }

@@ -20,7 +20,7 @@ pub struct Postback<'a> {
     pub payload: Option<Text<'a>>,
     /// Get Started from an m.me link or ad carries the referral here.
     #[serde(borrow, skip_serializing_if = "Option::is_none")]
-    pub referral: Option<Referral<'a>>,
+    pub referral: Option<Box<Referral<'a>>>,
 }
 
 string_enum!(

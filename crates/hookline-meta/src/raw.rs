@@ -6,43 +6,37 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 /// Raw JSON borrowed from the body. Compares by its text; serialises as the JSON it holds.
-#[derive(Clone, Copy)]
-pub struct RawJson<'a>(&'a RawValue);
+///
+/// Every `RawJson` handed out by the parser has been checked to be one valid JSON value.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RawJson<'a>(&'a str);
 
 impl<'a> RawJson<'a> {
-    /// The JSON text, byte for byte as it appeared in the body.
-    pub fn get(&self) -> &'a str {
-        self.0.get()
+    /// Wraps text the caller knows to be one valid JSON value.
+    pub(crate) fn new(json: &'a str) -> Self {
+        RawJson(json)
     }
 
-    /// The underlying serde_json value.
-    pub fn as_raw_value(&self) -> &'a RawValue {
+    /// The JSON text, byte for byte as it appeared in the body.
+    pub fn get(&self) -> &'a str {
         self.0
     }
 
     /// True for the JSON literal `null`.
     pub fn is_null(&self) -> bool {
-        self.0.get() == "null"
+        self.0 == "null"
     }
 }
 
 impl<'a> From<&'a RawValue> for RawJson<'a> {
     fn from(raw: &'a RawValue) -> Self {
-        RawJson(raw)
+        RawJson(raw.get())
     }
 }
-
-impl PartialEq for RawJson<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.get() == other.0.get()
-    }
-}
-
-impl Eq for RawJson<'_> {}
 
 impl fmt::Debug for RawJson<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.get())
+        f.write_str(self.0)
     }
 }
 
@@ -50,20 +44,20 @@ impl fmt::Debug for RawJson<'_> {
 /// so that a pretty-printed input never breaks one-record-per-line output.
 impl Serialize for RawJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let text = self.0.get();
-        if !text.contains(['\n', '\r']) {
-            return self.0.serialize(serializer);
+        use serde::ser::Error;
+        if self.0.contains(['\n', '\r']) {
+            let value: serde_json::Value =
+                serde_json::from_str(self.0).map_err(S::Error::custom)?;
+            return value.serialize(serializer);
         }
-        match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(value) => value.serialize(serializer),
-            Err(_) => self.0.serialize(serializer),
-        }
+        let raw: &RawValue = serde_json::from_str(self.0).map_err(S::Error::custom)?;
+        raw.serialize(serializer)
     }
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for RawJson<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        <&'de RawValue>::deserialize(deserializer).map(RawJson)
+        <&'de RawValue>::deserialize(deserializer).map(RawJson::from)
     }
 }
 

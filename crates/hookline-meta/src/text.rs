@@ -1,94 +1,169 @@
-//! Free text from a payload (message text, payloads, titles, URLs), borrowed from the body when possible.
+//! Free text from a payload (message text, payloads, titles, URLs), borrowed from the body.
 //!
-//! serde's own `Cow<str>` never borrows inside an `Option`, and most payload strings are optional, so this
-//! newtype does the borrowing itself. Strings with JSON escapes (`\/`, `\u00e4`) are unescaped into an owned
-//! copy. Numbers and booleans are accepted as their JSON text, because a payload of `42` carries the same
-//! information as `"42"` and losing the event over it would help nobody.
+//! Meta's wire form escapes every `/` and every non-ASCII character, so most URLs and most non-English
+//! texts contain escapes. Unescaping them all while parsing would copy and allocate for strings nobody may
+//! read, so a string with escapes is kept as its JSON and decoded once, on first use. A string without
+//! escapes is simply a slice of the body. Numbers and booleans are accepted as their JSON text, because a
+//! payload of `42` carries the same information as `"42"` and losing the event over it would help nobody.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::ops::Deref;
+use std::sync::OnceLock;
 
 use serde::de::{self, Deserializer, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
 
 /// A string from the body.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct Text<'a>(Cow<'a, str>);
+#[derive(Clone)]
+pub struct Text<'a>(Repr<'a>);
+
+#[derive(Clone)]
+enum Repr<'a> {
+    Plain(Cow<'a, str>),
+    /// A JSON string literal with escapes (quotes included), and its decoded form once asked for.
+    Escaped(&'a str, OnceLock<String>),
+}
 
 impl<'a> Text<'a> {
     /// Wraps a string.
     pub fn new(text: impl Into<Cow<'a, str>>) -> Self {
-        Text(text.into())
+        Text(Repr::Plain(text.into()))
     }
 
-    /// The text.
+    /// The text, unescaped.
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            Repr::Plain(text) => text,
+            Repr::Escaped(json, decoded) => decoded.get_or_init(|| unescape(json)),
+        }
     }
+
+    /// Reads the JSON text of a string, number or boolean; `None` for objects, arrays and null.
+    fn from_json(json: &'a str) -> Option<Self> {
+        match json.as_bytes().first()? {
+            b'"' => {
+                let inner = &json[1..json.len() - 1];
+                Some(Text(if inner.contains('\\') {
+                    Repr::Escaped(json, OnceLock::new())
+                } else {
+                    Repr::Plain(Cow::Borrowed(inner))
+                }))
+            }
+            b'{' | b'[' | b'n' => None,
+            _ => Some(Text(Repr::Plain(Cow::Borrowed(json)))),
+        }
+    }
+}
+
+/// The literal comes from a parsed body, so it is a valid JSON string; the fallback only guards the type.
+fn unescape(json: &str) -> String {
+    serde_json::from_str(json).unwrap_or_else(|_| json.to_owned())
 }
 
 impl Deref for Text<'_> {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        self.as_str()
+    }
+}
+
+impl PartialEq for Text<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text<'_> {}
+
+impl PartialOrd for Text<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Hash for Text<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
     }
 }
 
 impl fmt::Debug for Text<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
 impl fmt::Display for Text<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Text<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(TextVisitor)
+        let raw = <&'de RawValue>::deserialize(deserializer)?;
+        Text::from_json(raw.get()).ok_or_else(|| {
+            de::Error::custom(format_args!(
+                "expected a string, found {}",
+                crate::json::type_name(raw.get())
+            ))
+        })
     }
 }
 
-struct TextVisitor;
+/// An object key. Keys are short and almost never escaped, so they are decoded at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Key<'a>(Cow<'a, str>);
 
-impl<'de> Visitor<'de> for TextVisitor {
-    type Value = Text<'de>;
+impl<'a> Key<'a> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'a> From<Key<'a>> for Text<'a> {
+    fn from(key: Key<'a>) -> Self {
+        Text::new(key.0)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
+        f.write_str("an object key")
     }
 
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Text(Cow::Borrowed(v)))
+        Ok(Key(Cow::Borrowed(v)))
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Text(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Text(Cow::Owned(v)))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Text(Cow::Owned(v.to_string())))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Text(Cow::Owned(v.to_string())))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Text(Cow::Owned(v.to_string())))
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Text(Cow::Borrowed(if v { "true" } else { "false" })))
+        Ok(Key(Cow::Owned(v.to_owned())))
     }
 }
 
@@ -96,24 +171,39 @@ impl<'de> Visitor<'de> for TextVisitor {
 mod tests {
     use super::*;
 
+    fn text(json: &str) -> Text<'_> {
+        serde_json::from_str(json).unwrap()
+    }
+
     #[test]
-    fn borrows_unescaped_strings_and_unescapes_the_rest() {
-        let plain: Text<'_> = serde_json::from_str(r#""hello""#).unwrap();
-        assert!(matches!(plain.0, Cow::Borrowed("hello")));
-        let escaped: Text<'_> = serde_json::from_str(r#""https:\/\/x.example\/\u00e4""#).unwrap();
-        assert_eq!(escaped.as_str(), "https://x.example/ä");
+    fn borrows_unescaped_strings_and_unescapes_the_rest_on_use() {
+        let plain = text(r#""hello""#);
+        assert!(matches!(plain.0, Repr::Plain(Cow::Borrowed("hello"))));
+        let escaped = text(r#""https:\/\/x.example\/\u00e4 \ud83d\ude00""#);
+        assert!(matches!(&escaped.0, Repr::Escaped(_, cell) if cell.get().is_none()));
+        assert_eq!(escaped.as_str(), "https://x.example/ä 😀");
+        assert_eq!(escaped, Text::new("https://x.example/ä 😀"));
     }
 
     #[test]
     fn scalars_become_their_json_text() {
-        assert_eq!(
-            serde_json::from_str::<Text<'_>>("42").unwrap().as_str(),
-            "42"
-        );
-        assert_eq!(
-            serde_json::from_str::<Text<'_>>("true").unwrap().as_str(),
-            "true"
-        );
+        assert_eq!(text("42").as_str(), "42");
+        assert_eq!(text("29.0").as_str(), "29.0");
+        assert_eq!(text("true").as_str(), "true");
         assert!(serde_json::from_str::<Text<'_>>("[1]").is_err());
+        assert!(serde_json::from_str::<Text<'_>>("{}").is_err());
+        assert!(
+            serde_json::from_str::<Option<Text<'_>>>("null")
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn serialises_the_unescaped_text() {
+        assert_eq!(
+            serde_json::to_string(&text(r#""a\/b""#)).unwrap(),
+            r#""a/b""#
+        );
     }
 }
