@@ -31,6 +31,7 @@
 //! numbers. Reaction times are included because react, unreact and react again on one message are three
 //! events; message ids alone are not, because a message, its reactions, its edits and its deletion share one.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
@@ -82,18 +83,16 @@ impl Event<'_> {
     }
 
     /// The kind's natural identity; `None` when the event lacks it and must be keyed by its content.
-    fn natural_parts(&self) -> Option<Vec<String>> {
-        let user = self.user();
-        let time = time_text(self.timestamp.as_ref());
-        let text = |t: &Option<Text<'_>>| t.as_deref().map(str::to_owned);
+    fn natural_parts(&self) -> Option<Vec<Cow<'_, str>>> {
+        let time = || time_text(self.timestamp.as_ref());
         let parts = match &self.kind {
             EventKind::Message(m) => vec![text(&m.mid)?],
             EventKind::MessageEcho(e) => vec![text(&e.message.mid)?],
             EventKind::MessageDeleted { mid } => vec![text(mid)?],
             EventKind::Postback(p) => vec![text(&p.mid)?],
             EventKind::MessageEdit(e) => {
-                let edit = e.num_edit.map(|n| n.to_string()).or_else(|| text(&e.text));
-                vec![text(&e.mid)?, edit?]
+                let edit = e.num_edit.map(|n| Cow::Owned(n.to_string()));
+                vec![text(&e.mid)?, edit.or_else(|| text(&e.text))?]
             }
             EventKind::Reaction(r) => {
                 let named = r
@@ -101,56 +100,55 @@ impl Event<'_> {
                     .as_ref()
                     .map(|n| n.as_str())
                     .or(r.emoji.as_deref());
-                let action = r.action.as_ref()?.as_str().to_owned();
+                let action = r.action.as_ref()?.as_str();
+                let named = Cow::Borrowed(named.unwrap_or(""));
                 vec![
                     text(&r.mid)?,
-                    user?,
-                    action,
-                    named.unwrap_or("").to_owned(),
-                    time,
+                    self.user()?,
+                    Cow::Borrowed(action),
+                    named,
+                    time(),
                 ]
             }
             EventKind::Delivery(d) => {
-                let mids = d
-                    .mids
-                    .iter()
-                    .map(Text::as_str)
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                let mark = d
-                    .watermark
-                    .as_ref()
-                    .map(|w| time_text(Some(w)))
-                    .unwrap_or(mids);
-                vec![user?, Some(mark).filter(|m| !m.is_empty())?]
+                let mark = match &d.watermark {
+                    Some(watermark) => time_text(Some(watermark)),
+                    None => Cow::Owned(
+                        d.mids
+                            .iter()
+                            .map(Text::as_str)
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ),
+                };
+                vec![self.user()?, Some(mark).filter(|m| !m.is_empty())?]
             }
             EventKind::Read(r) => {
                 let mark = r.watermark.as_ref().map(|w| time_text(Some(w)));
-                vec![user?, mark.or_else(|| text(&r.mid))?]
+                vec![self.user()?, mark.or_else(|| text(&r.mid))?]
             }
             EventKind::PassThreadControl(t) | EventKind::TakeThreadControl(t) => {
-                vec![user?, time, t.new_owner_app_id.as_ref()?.to_string()]
+                let owner = Cow::Borrowed(t.new_owner_app_id.as_ref()?.as_str());
+                vec![self.user()?, time(), owner]
             }
             EventKind::RequestThreadControl(r) => {
-                vec![user?, time, r.requested_owner_app_id.as_ref()?.to_string()]
+                let owner = Cow::Borrowed(r.requested_owner_app_id.as_ref()?.as_str());
+                vec![self.user()?, time(), owner]
             }
-            EventKind::Call(c) => vec![text(&c.id)?, c.event.as_ref()?.as_str().to_owned()],
+            EventKind::Call(c) => vec![text(&c.id)?, Cow::Borrowed(c.event.as_ref()?.as_str())],
             EventKind::Change(change) => {
-                let field = change.field.as_deref().unwrap_or("").to_owned();
+                let field = Cow::Borrowed(change.field.as_deref().unwrap_or(""));
                 match &change.value {
-                    ChangeValue::Comment(c) => vec![field, c.id.as_ref()?.to_string()],
+                    ChangeValue::Comment(c) => vec![field, id(&c.id)?],
                     ChangeValue::Mention(m) => {
-                        let comment = m
-                            .comment_id
-                            .as_ref()
-                            .map_or(String::new(), |id| id.to_string());
-                        vec![field, m.media_id.as_ref()?.to_string(), comment]
+                        let comment = id(&m.comment_id).unwrap_or_default();
+                        vec![field, id(&m.media_id)?, comment]
                     }
                     _ => {
                         let value = change
                             .raw_value
                             .map_or(String::new(), |v| canonical(v.get()));
-                        vec![field, value, time]
+                        vec![field, Cow::Owned(value), time()]
                     }
                 }
             }
@@ -160,25 +158,31 @@ impl Event<'_> {
     }
 
     /// The user side of the event for keys: `sender.id`, else `ref:` + user_ref.
-    fn user(&self) -> Option<String> {
+    fn user(&self) -> Option<Cow<'_, str>> {
         match (&self.sender, &self.sender_user_ref) {
-            (Some(id), _) => Some(id.as_str().to_owned()),
-            (None, Some(user_ref)) => Some(format!("ref:{}", user_ref.as_str())),
+            (Some(id), _) => Some(Cow::Borrowed(id.as_str())),
+            (None, Some(user_ref)) => Some(Cow::Owned(format!("ref:{}", user_ref.as_str()))),
             (None, None) => None,
         }
     }
 }
 
-fn time_text(time: Option<&Timestamp<'_>>) -> String {
+fn text<'t>(text: &'t Option<Text<'_>>) -> Option<Cow<'t, str>> {
+    text.as_deref().map(Cow::Borrowed)
+}
+
+fn id<'t>(id: &'t Option<crate::id::Id<'_>>) -> Option<Cow<'t, str>> {
+    id.as_ref().map(|id| Cow::Borrowed(id.as_str()))
+}
+
+fn time_text<'t>(time: Option<&'t Timestamp<'_>>) -> Cow<'t, str> {
     match time {
-        Some(t) => match t.ms() {
-            Some(ms) => ms.to_string(),
-            None => match t.raw() {
-                RawTime::Text(text) => text.to_string(),
-                other => other.to_string(),
-            },
+        Some(t) => match (t.ms(), t.raw()) {
+            (Some(ms), _) => Cow::Owned(ms.to_string()),
+            (None, RawTime::Text(text)) => Cow::Borrowed(text),
+            (None, other) => Cow::Owned(other.to_string()),
         },
-        None => String::new(),
+        None => Cow::Borrowed(""),
     }
 }
 
@@ -201,7 +205,13 @@ impl Key {
 
     fn finish(self) -> DedupKey {
         let digest = self.0.finalize();
-        DedupKey(format!("{DEDUP_VERSION}:{}", hex::encode(&digest[..16])))
+        let mut hex = [0u8; 32];
+        hex::encode_to_slice(&digest[..16], &mut hex).expect("32 hex digits for 16 bytes");
+        let mut key = String::with_capacity(DEDUP_VERSION.len() + 1 + hex.len());
+        key.push_str(DEDUP_VERSION);
+        key.push(':');
+        key.push_str(std::str::from_utf8(&hex).expect("hex digits are ASCII"));
+        DedupKey(key)
     }
 }
 
