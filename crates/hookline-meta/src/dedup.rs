@@ -26,22 +26,26 @@
 //! | everything else, and any of the above missing its id | the channel, the canonical JSON of the event |
 //!
 //! "The user" is `sender.id`, or `ref:` + `user_ref` when there is no id. "Time" is the normalised epoch-ms
-//! time as decimal text (the raw value when it could not be normalised). Canonical JSON is compact JSON with
-//! object keys sorted by their bytes (the last of duplicate keys wins), as serde_json prints strings and
-//! numbers. Reaction times are included because react, unreact and react again on one message are three
+//! time as decimal text (the raw value when it could not be normalised). Canonical JSON is the value with
+//! no whitespace, object members sorted by their names' UTF-16 code units (a stable sort: repeated names
+//! keep their order), strings in Meta's wire escaping (`\uXXXX` lowercase, `\/`), and numbers and literals
+//! exactly as written; below 32 levels of nesting a value is kept in wire form as it stands. It is computed on
+//! the text, so a body and its re-encoded wire form get the same keys. Reaction times are included because
+//! react, unreact and react again on one message are three
 //! events; message ids alone are not, because a message, its reactions, its edits and its deletion share one.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::change::ChangeValue;
 use crate::event::{Event, EventKind};
+use crate::json::{array_items, object_fields};
 use crate::text::Text;
 use crate::timestamp::{RawTime, Timestamp};
+use crate::wire;
 
 /// The version prefix of keys derived by this code.
 pub const DEDUP_VERSION: &str = "v1";
@@ -215,46 +219,69 @@ impl Key {
     }
 }
 
-/// The canonical JSON text of a raw value.
+/// The canonical JSON text of a raw value: no whitespace, object members sorted by their names' UTF-16
+/// units (a stable sort, so repeated names keep their order), strings in Meta's wire escaping, and numbers
+/// and literals as written. It is computed on the text, never through `serde_json::Value`, so it is the same
+/// for a body and its wire form and exists for any valid JSON (numbers beyond f64, lone surrogate escapes,
+/// repeated keys, deep nesting).
 fn canonical(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    match serde_json::from_str::<Value>(raw) {
-        Ok(value) => write_canonical(&value, &mut out),
-        // Not reachable for raw values taken from a parsed body; hash the text as a last resort.
-        Err(_) => out.push_str(raw),
-    }
-    out
+    let mut out = Vec::with_capacity(raw.len());
+    write_canonical(raw, 0, &mut out);
+    String::from_utf8(out).expect("canonical JSON is ASCII")
 }
 
-/// Compact JSON with object keys sorted by bytes, whatever order the map keeps them in.
-pub(crate) fn write_canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
-            for (i, (name, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+/// Below this depth, values are written in wire form as they stand (member order kept), which bounds the
+/// recursion whatever the body's nesting.
+const CANONICAL_DEPTH: usize = 32;
+
+fn write_canonical(raw: &str, depth: usize, out: &mut Vec<u8>) {
+    let members = match raw.as_bytes().first() {
+        Some(b'{') if depth < CANONICAL_DEPTH => object_fields(raw),
+        Some(b'[') if depth < CANONICAL_DEPTH => {
+            if let Some(items) = array_items(raw) {
+                out.push(b'[');
+                for (i, item) in items.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_canonical(item, depth + 1, out);
                 }
-                out.push_str(&Value::String(name.clone()).to_string());
-                out.push(':');
-                write_canonical(item, out);
+                out.push(b']');
+                return;
             }
-            out.push('}');
+            None
         }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
+        Some(b'"') => {
+            wire::write_wire_literal(raw, out);
+            return;
         }
-        scalar => out.push_str(&scalar.to_string()),
+        _ => None,
+    };
+    let Some(members) = members else {
+        // A scalar, a value nested too deep, or an object whose names serde_json cannot decode.
+        out.extend_from_slice(
+            &wire::reencode(raw.as_bytes()).unwrap_or_else(|_| raw.as_bytes().to_vec()),
+        );
+        return;
+    };
+    let mut members: Vec<(Vec<u16>, &str)> = members
+        .into_iter()
+        .map(|(name, value)| (name.encode_utf16().collect(), value))
+        .collect();
+    members.sort_by(|a, b| a.0.cmp(&b.0));
+    out.push(b'{');
+    for (i, (name, value)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        wire::write_wire_literal(
+            &serde_json::to_string(&String::from_utf16_lossy(name)).unwrap_or_default(),
+            out,
+        );
+        out.push(b':');
+        write_canonical(value, depth + 1, out);
     }
+    out.push(b'}');
 }
 
 #[cfg(test)]
@@ -354,10 +381,18 @@ mod tests {
 
     #[test]
     fn canonical_json_sorts_keys_at_every_level() {
-        let value: Value =
-            serde_json::from_str(r#"{"b":[{"z":1,"a":"\u00e4"}],"a":null}"#).unwrap();
-        let mut out = String::new();
-        write_canonical(&value, &mut out);
-        assert_eq!(out, r#"{"a":null,"b":[{"a":"ä","z":1}]}"#);
+        let out =
+            canonical("{\"b\": [{\"z\":1e400, \"a\":\"\\u00e4/\"}],\n \"a\": null, \"a\": 2}");
+        assert_eq!(out, r#"{"a":null,"a":2,"b":[{"a":"\u00e4\/","z":1e400}]}"#);
+    }
+
+    #[test]
+    fn canonical_json_is_the_same_for_a_body_and_its_wire_form() {
+        let body =
+            "{\"é\": \"ü/\\ud800\", \"$serde_json::private::RawValue\": [1.50, {\"b\":1,\"a\":2}]}";
+        let wire_form = String::from_utf8(crate::wire::reencode(body.as_bytes()).unwrap()).unwrap();
+        assert_eq!(canonical(body), canonical(&wire_form));
+        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        assert!(canonical(&deep).starts_with("[[["));
     }
 }

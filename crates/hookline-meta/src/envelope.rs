@@ -183,6 +183,10 @@ impl<'a> Scanner<'a> {
         }
         self.at = start + len + 1;
         let key = self.text.get(start..start + len)?;
+        // Raw control characters are not JSON; serde_json reports them on the slow path.
+        if key.bytes().any(|b| b < 0x20) {
+            return None;
+        }
         self.open(b':')?;
         Some(key)
     }
@@ -306,33 +310,49 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// A string without escapes is a slice of the body; anything else goes through serde_json.
+/// A string of plain characters is a slice of the body; anything else (escapes, control characters, other
+/// types) goes through serde_json, which also rejects what is not JSON.
 fn plain_text(span: &str) -> Option<Option<Text<'_>>> {
-    match span.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-        Some(inner) if !inner.contains(['\\', '"']) => Some(Some(Text::new(inner))),
+    match quoted(span) {
+        Some(inner) if inner.bytes().all(|b| b >= 0x20 && b != b'\\' && b != b'"') => {
+            Some(Some(Text::new(inner)))
+        }
         _ => serde_json::from_str(span).ok(),
     }
 }
 
-/// Ids are digits, quoted or not.
+/// Ids are decimal digits, as a string or as a JSON integer.
 fn plain_id(span: &str) -> Option<Option<Id<'_>>> {
-    let digits = span
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .unwrap_or(span);
+    let digits = match quoted(span) {
+        Some(inner) => inner,
+        None if is_json_integer(span) => span,
+        None => "",
+    };
     if !digits.is_empty() && digits.len() < 20 && digits.bytes().all(|b| b.is_ascii_digit()) {
         return Some(Some(Id::new(digits)));
     }
     serde_json::from_str(span).ok()
 }
 
-/// Entry times are integers.
+/// Entry times are JSON integers.
 fn plain_time(span: &str) -> Option<Option<Timestamp<'_>>> {
     match span.parse::<i64>() {
-        Ok(value) if !span.starts_with(['+', '0']) || span == "0" => {
-            Some(Some(Timestamp::from_int(value)))
-        }
+        Ok(value) if is_json_integer(span) => Some(Some(Timestamp::from_int(value))),
         _ => serde_json::from_str(span).ok(),
+    }
+}
+
+fn quoted(span: &str) -> Option<&str> {
+    span.strip_prefix('"')?.strip_suffix('"')
+}
+
+/// `-?(0|[1-9][0-9]*)`: an integer as JSON writes it (no `+`, no leading zeros).
+fn is_json_integer(span: &str) -> bool {
+    let digits = span.strip_prefix('-').unwrap_or(span);
+    match digits.as_bytes() {
+        [b'0'] => true,
+        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+        _ => false,
     }
 }
 
@@ -478,10 +498,31 @@ mod tests {
             r#"{"object":"page","entry":[{"other":[1,]}]}"#,
             r#"{"object":"page","entry":[]} x"#,
             r#"{"object":"page","entry":[{"messaging":[{"a":"\"#,
+            "{\"object\":\"pa\u{1}ge\",\"entry\":[]}",
+            "{\"object\":\"page\",\"entry\":[{\"mess\u{1}aging\":[]}]}",
+            r#"{"object":"page","entry":[{"id":007}]}"#,
+            r#"{"object":"page","entry":[{"time":-01}]}"#,
             r#"{"object":"page"}"#,
             "[]",
         ] {
             assert!(scan(body).is_none(), "{body}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_read_without_recursion() {
+        let nested = |depth: usize| "[".repeat(depth) + &"]".repeat(depth);
+        let body = |depth: usize| {
+            format!(
+                r#"{{"object":"page","entry":[{{"messaging":[{}]}}]}}"#,
+                nested(depth)
+            )
+        };
+        for depth in [50, 130, 100_000] {
+            let body = body(depth);
+            let events = crate::parse(body.as_bytes()).unwrap();
+            assert_eq!(events[0].kind_name(), "unknown", "{depth}");
+            let _ = events[0].dedup_key();
         }
     }
 

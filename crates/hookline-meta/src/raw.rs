@@ -45,12 +45,16 @@ impl fmt::Debug for RawJson<'_> {
 impl Serialize for RawJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::Error;
-        if self.0.contains(['\n', '\r']) {
-            let value: serde_json::Value =
-                serde_json::from_str(self.0).map_err(S::Error::custom)?;
-            return value.serialize(serializer);
-        }
-        let raw: &RawValue = serde_json::from_str(self.0).map_err(S::Error::custom)?;
+        let compacted;
+        let json = if self.0.contains(['\n', '\r']) {
+            // Token by token, not through `serde_json::Value`, which would refuse numbers beyond f64 and
+            // lose repeated keys.
+            compacted = crate::wire::compact(self.0);
+            compacted.as_str()
+        } else {
+            self.0
+        };
+        let raw: &RawValue = serde_json::from_str(json).map_err(S::Error::custom)?;
         raw.serialize(serializer)
     }
 }
@@ -71,5 +75,11 @@ mod tests {
         assert_eq!(serde_json::to_string(&raw).unwrap(), r#"{"a":[1,2]}"#);
         let compact: RawJson<'_> = serde_json::from_str(r#"{"b" : 1}"#).unwrap();
         assert_eq!(serde_json::to_string(&compact).unwrap(), r#"{"b" : 1}"#);
+        let odd: RawJson<'_> =
+            serde_json::from_str("{\"x\": 1e400,\n \"x\": \"\\ud800\"}").unwrap();
+        assert_eq!(
+            serde_json::to_string(&odd).unwrap(),
+            r#"{"x":1e400,"x":"\ud800"}"#
+        );
     }
 }

@@ -59,9 +59,16 @@ impl<'a> Text<'a> {
     }
 }
 
-/// The literal comes from a parsed body, so it is a valid JSON string; the fallback only guards the type.
+/// Decodes a JSON string literal. Valid JSON may still escape half of a UTF-16 surrogate pair, which has
+/// no UTF-8 form: such an escape becomes U+FFFD, as a lossy UTF-16 decoder would make it.
 fn unescape(json: &str) -> String {
-    serde_json::from_str(json).unwrap_or_else(|_| json.to_owned())
+    if let Ok(text) = serde_json::from_str(json) {
+        return text;
+    }
+    let inner = json
+        .get(1..json.len().saturating_sub(1))
+        .unwrap_or_default();
+    String::from_utf16_lossy(&crate::wire::string_units(inner))
 }
 
 impl Deref for Text<'_> {
@@ -183,6 +190,12 @@ mod tests {
         assert!(matches!(&escaped.0, Repr::Escaped(_, cell) if cell.get().is_none()));
         assert_eq!(escaped.as_str(), "https://x.example/ä 😀");
         assert_eq!(escaped, Text::new("https://x.example/ä 😀"));
+    }
+
+    #[test]
+    fn unpaired_surrogate_escapes_become_replacement_characters() {
+        assert_eq!(text(r#""a\ud800b\/""#).as_str(), "a\u{fffd}b/");
+        assert_eq!(text(r#""\udc00\ud83d\ude00""#).as_str(), "\u{fffd}😀");
     }
 
     #[test]
