@@ -26,20 +26,30 @@ use crate::timestamp::Timestamp;
 pub(crate) struct Envelope<'a> {
     pub object: Option<Text<'a>>,
     pub entries: Vec<RawEntry<'a>>,
+    /// Every raw event of every entry's arrays, in body order: one list for the whole body, so a batch of
+    /// entries costs no allocation per entry.
+    pub items: Vec<Item<'a>>,
     /// A bare `{"field", "value"}` body: the whole body is one change-or-messaging item.
     pub bare: Option<&'a str>,
     /// Events for parts of the body that are not shaped like a delivery at all.
     pub anomalies: Vec<Anomaly<'a>>,
 }
 
-/// One entry: its id, time and arrays of raw events.
+/// One entry: its id and time, and what in it cannot be an event.
 #[derive(Debug, Default)]
 pub(crate) struct RawEntry<'a> {
     pub id: Option<Id<'a>>,
     pub time: Option<Timestamp<'a>>,
     pub hop_context: Option<RawJson<'a>>,
-    pub arrays: Vec<(Channel<'a>, Vec<&'a str>)>,
     pub anomalies: Vec<Anomaly<'a>>,
+}
+
+/// One raw event: the entry it belongs to (an index into `entries`), the array it came from, its JSON.
+#[derive(Debug)]
+pub(crate) struct Item<'a> {
+    pub entry: usize,
+    pub channel: Channel<'a>,
+    pub raw: &'a str,
 }
 
 /// A piece of the body that cannot be an event of a known array, reported as an `unknown` event.
@@ -104,7 +114,10 @@ pub(crate) fn scan(text: &str) -> Option<Envelope<'_>> {
                 scanner.open(b'[')?;
                 if !scanner.close(b']') {
                     loop {
-                        envelope.entries.push(scanner.entry()?);
+                        let index = envelope.entries.len();
+                        envelope
+                            .entries
+                            .push(scanner.entry(index, &mut envelope.items)?);
                         if scanner.next_or_close(b']')? {
                             break;
                         }
@@ -258,22 +271,31 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The items of an array value, as spans.
-    fn items(&mut self) -> Option<Vec<&'a str>> {
+    /// The items of an array value, as spans, added to `items`.
+    fn items(
+        &mut self,
+        entry: usize,
+        channel: Channel<'a>,
+        items: &mut Vec<Item<'a>>,
+    ) -> Option<()> {
         self.open(b'[')?;
-        let mut items = Vec::new();
         if self.close(b']') {
-            return Some(items);
+            return Some(());
         }
         loop {
-            items.push(self.value()?);
+            let raw = self.value()?;
+            items.push(Item {
+                entry,
+                channel: channel.clone(),
+                raw,
+            });
             if self.next_or_close(b']')? {
-                return Some(items);
+                return Some(());
             }
         }
     }
 
-    fn entry(&mut self) -> Option<RawEntry<'a>> {
+    fn entry(&mut self, index: usize, items: &mut Vec<Item<'a>>) -> Option<RawEntry<'a>> {
         let mut entry = RawEntry::default();
         self.open(b'{')?;
         if self.close(b'}') {
@@ -287,11 +309,14 @@ impl<'a> Scanner<'a> {
                 "id" | "time" => return None,
                 "hop_context" => entry.hop_context = Some(RawJson::new(self.valid_value()?)),
                 name => match known_channel(name) {
-                    Some(channel) => entry.arrays.push((channel, self.items()?)),
+                    Some(channel) => self.items(index, channel, items)?,
                     None if self.peek()? == b'[' => {
-                        let items = self.items()?;
-                        items.iter().all(|item| is_valid(item)).then_some(())?;
-                        entry.arrays.push((Channel::Other(Text::new(key)), items));
+                        let first = items.len();
+                        self.items(index, Channel::Other(Text::new(key)), items)?;
+                        items[first..]
+                            .iter()
+                            .all(|item| is_valid(item.raw))
+                            .then_some(())?;
                     }
                     None => {
                         self.valid_value()?;
@@ -381,7 +406,13 @@ pub(crate) fn read(text: &str) -> Result<Envelope<'_>, serde_json::Error> {
         }
         saw_entry = true;
         match array_items(raw) {
-            Some(items) => envelope.entries.extend(items.into_iter().map(slow_entry)),
+            Some(entries) => {
+                for raw in entries {
+                    let index = envelope.entries.len();
+                    let entry = slow_entry(raw, index, &mut envelope.items);
+                    envelope.entries.push(entry);
+                }
+            }
             None if *raw == "null" => {}
             None => envelope.anomalies.push(Anomaly {
                 channel: Channel::Body,
@@ -416,7 +447,7 @@ fn no_entry<'a>(fields: &[(Text<'a>, &'a str)], body: &'a str, envelope: &mut En
     });
 }
 
-fn slow_entry(raw: &str) -> RawEntry<'_> {
+fn slow_entry<'a>(raw: &'a str, index: usize, items: &mut Vec<Item<'a>>) -> RawEntry<'a> {
     let mut entry = RawEntry::default();
     let Some(fields) = object_fields(raw) else {
         entry.anomalies.push(Anomaly {
@@ -435,7 +466,7 @@ fn slow_entry(raw: &str) -> RawEntry<'_> {
             "hop_context" => entry.hop_context = entry.hop_context.or(Some(RawJson::new(value))),
             name => {
                 let known = known_channel(name);
-                slow_array(&mut entry, key, known, value);
+                slow_array(&mut entry, (index, items), key, known, value);
             }
         }
     }
@@ -444,13 +475,21 @@ fn slow_entry(raw: &str) -> RawEntry<'_> {
 
 fn slow_array<'a>(
     entry: &mut RawEntry<'a>,
+    (index, items): (usize, &mut Vec<Item<'a>>),
     key: Text<'a>,
     known: Option<Channel<'a>>,
     value: &'a str,
 ) {
+    let push = |items: &mut Vec<Item<'a>>, channel: Channel<'a>, raws: Vec<&'a str>| {
+        items.extend(raws.into_iter().map(|raw| Item {
+            entry: index,
+            channel: channel.clone(),
+            raw,
+        }));
+    };
     match (array_items(value), known) {
-        (Some(items), Some(channel)) => entry.arrays.push((channel, items)),
-        (Some(items), None) => entry.arrays.push((Channel::Other(key), items)),
+        (Some(raws), Some(channel)) => push(items, channel, raws),
+        (Some(raws), None) => push(items, Channel::Other(key), raws),
         (None, Some(channel)) if value != "null" => entry.anomalies.push(Anomaly {
             channel,
             field: Some(key.as_str().to_owned()),
@@ -466,13 +505,8 @@ fn slow_array<'a>(
 mod tests {
     use super::*;
 
-    fn spans(text: &str) -> Option<Vec<Vec<&str>>> {
-        scan(text).map(|e| {
-            e.entries
-                .iter()
-                .flat_map(|en| en.arrays.iter().map(|(_, i)| i.clone()))
-                .collect()
-        })
+    fn spans(text: &str) -> Option<Vec<&str>> {
+        scan(text).map(|e| e.items.iter().map(|item| item.raw).collect())
     }
 
     #[test]
@@ -482,7 +516,7 @@ mod tests {
         let found = spans(body).unwrap();
         assert_eq!(
             found,
-            [vec![r#"{"a":"x\"}]\\","b":[{"c":{}}]}"#, r#"{"d":-1.5e3}"#]]
+            [r#"{"a":"x\"}]\\","b":[{"c":{}}]}"#, r#"{"d":-1.5e3}"#]
         );
     }
 
@@ -532,5 +566,6 @@ mod tests {
         let fast = scan(body).unwrap();
         let slow = read(body).unwrap();
         assert_eq!(format!("{:?}", fast.entries), format!("{:?}", slow.entries));
+        assert_eq!(format!("{:?}", fast.items), format!("{:?}", slow.items));
     }
 }

@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::call::Call;
 use crate::change::{Change, ChangeValue};
-use crate::envelope::{self, Envelope, RawEntry};
+use crate::envelope::{self, Envelope};
 use crate::error::ParseError;
 use crate::event::{Channel, Event, EventKind, Unknown};
 use crate::id::Id;
@@ -74,9 +74,13 @@ fn not_json(text: &str) -> ParseError {
 
 fn events<'a>(envelope: Envelope<'a>, options: &ParseOptions) -> Result<Vec<Event<'a>>, NotJson> {
     let object = envelope.object;
-    let capacity =
-        envelope.entries.iter().map(RawEntry::len).sum::<usize>() + envelope.anomalies.len();
-    let mut events = Vec::with_capacity(capacity + 1);
+    let anomalies = envelope
+        .entries
+        .iter()
+        .map(|e| e.anomalies.len())
+        .sum::<usize>();
+    let mut events =
+        Vec::with_capacity(envelope.items.len() + anomalies + envelope.anomalies.len() + 1);
     for anomaly in envelope.anomalies {
         events.push(anomaly.into_event(object.clone(), None));
     }
@@ -87,7 +91,8 @@ fn events<'a>(envelope: Envelope<'a>, options: &ParseOptions) -> Result<Vec<Even
         };
         events.push(change_event(&context, Channel::Body, body, options)?);
     }
-    for mut entry in envelope.entries {
+    let mut items = envelope.items.into_iter().peekable();
+    for (index, mut entry) in envelope.entries.into_iter().enumerate() {
         for anomaly in std::mem::take(&mut entry.anomalies) {
             events.push(anomaly.into_event(object.clone(), Some(&entry)));
         }
@@ -97,23 +102,11 @@ fn events<'a>(envelope: Envelope<'a>, options: &ParseOptions) -> Result<Vec<Even
             entry_time: entry.time,
             hop_context: entry.hop_context,
         };
-        for (channel, items) in entry.arrays {
-            for raw in items {
-                events.push(item_event(&context, channel.clone(), raw, options)?);
-            }
+        while let Some(item) = items.next_if(|item| item.entry == index) {
+            events.push(item_event(&context, item.channel, item.raw, options)?);
         }
     }
     Ok(events)
-}
-
-impl RawEntry<'_> {
-    fn len(&self) -> usize {
-        self.arrays
-            .iter()
-            .map(|(_, items)| items.len())
-            .sum::<usize>()
-            + self.anomalies.len()
-    }
 }
 
 /// What an entry contributes to each of its events.
