@@ -14,7 +14,7 @@
 
 use serde_json::value::RawValue;
 
-use crate::event::{Channel, Event, EventKind, Unknown};
+use crate::event::{Channel, EventKind, Unknown};
 use crate::id::Id;
 use crate::json::{array_items, is_valid, lenient, member, object_fields, type_name};
 use crate::raw::RawJson;
@@ -62,26 +62,12 @@ pub(crate) struct Anomaly<'a> {
 }
 
 impl<'a> Anomaly<'a> {
-    pub(crate) fn into_event(
-        self,
-        object: Option<Text<'a>>,
-        entry: Option<&RawEntry<'a>>,
-    ) -> Event<'a> {
-        Event {
-            object,
-            entry_id: entry.and_then(|e| e.id.clone()),
-            channel: self.channel,
-            sender: None,
-            sender_user_ref: None,
-            recipient: None,
-            timestamp: entry.and_then(|e| e.time.clone()),
-            kind: EventKind::Unknown(Unknown {
-                field: self.field,
-                reason: self.reason,
-            }),
-            hop_context: None,
-            raw: RawJson::new(self.raw),
-        }
+    /// The `unknown` kind that reports it.
+    pub(crate) fn kind(&self) -> EventKind<'a> {
+        EventKind::Unknown(Unknown {
+            field: self.field.clone(),
+            reason: self.reason.clone(),
+        })
     }
 }
 

@@ -38,8 +38,8 @@ pub(crate) fn member<'a>(fields: &[(Text<'a>, &'a str)], key: &str) -> Option<&'
 }
 
 /// Reads `raw` as `T`, treating `null` and values of the wrong shape as absent.
-pub(crate) fn lenient<'a, T: Deserialize<'a>>(raw: Option<&'a str>) -> Option<T> {
-    raw.and_then(|raw| serde_json::from_str::<Option<T>>(raw).ok().flatten())
+pub(crate) fn lenient<'a, T: Deserialize<'a>>(raw: Option<impl Into<&'a str>>) -> Option<T> {
+    raw.and_then(|raw| serde_json::from_str::<Option<T>>(raw.into()).ok().flatten())
 }
 
 /// The JSON type of a raw value, for messages about unexpected shapes.

@@ -81,27 +81,27 @@ fn events<'a>(envelope: Envelope<'a>, options: &ParseOptions) -> Result<Vec<Even
         .sum::<usize>();
     let mut events =
         Vec::with_capacity(envelope.items.len() + anomalies + envelope.anomalies.len() + 1);
+    let body_context = Context {
+        object: object.clone(),
+        ..Context::default()
+    };
     for anomaly in envelope.anomalies {
-        events.push(anomaly.into_event(object.clone(), None));
+        events.push(body_context.event(anomaly.channel.clone(), anomaly.kind(), anomaly.raw));
     }
     if let Some(body) = envelope.bare {
-        let context = Context {
-            object: object.clone(),
-            ..Context::default()
-        };
-        events.push(change_event(&context, Channel::Body, body, options)?);
+        events.push(change_event(&body_context, Channel::Body, body, options)?);
     }
     let mut items = envelope.items.into_iter().peekable();
-    for (index, mut entry) in envelope.entries.into_iter().enumerate() {
-        for anomaly in std::mem::take(&mut entry.anomalies) {
-            events.push(anomaly.into_event(object.clone(), Some(&entry)));
-        }
+    for (index, entry) in envelope.entries.into_iter().enumerate() {
         let context = Context {
             object: object.clone(),
             entry_id: entry.id,
             entry_time: entry.time,
             hop_context: entry.hop_context,
         };
+        for anomaly in entry.anomalies {
+            events.push(context.event(anomaly.channel.clone(), anomaly.kind(), anomaly.raw));
+        }
         while let Some(item) = items.next_if(|item| item.entry == index) {
             events.push(item_event(&context, item.channel, item.raw, options)?);
         }
@@ -222,13 +222,11 @@ fn change_event<'a>(
     if let Some(value) = value.filter(|value| messaging::is_messaging_shaped(value)) {
         return messaging_event(context, channel, value, raw, options);
     }
-    let field: Option<Text<'a>> = lenient(wire.field.map(|f| f.get()));
+    let field: Option<Text<'a>> = lenient(wire.field);
     let times: Option<ValueTimes<'a>> = value.and_then(|v| serde_json::from_str(v).ok());
     let own_time = times
-        .and_then(|t| {
-            lenient(t.timestamp.map(|r| r.get())).or_else(|| lenient(t.time.map(|r| r.get())))
-        })
-        .or_else(|| lenient(wire.time.map(|r| r.get())));
+        .and_then(|t| lenient(t.timestamp).or_else(|| lenient(t.time)))
+        .or_else(|| lenient(wire.time));
     let change = Change {
         value: ChangeValue::decode(field.as_deref(), value),
         field,

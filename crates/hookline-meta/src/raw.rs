@@ -34,6 +34,12 @@ impl<'a> From<&'a RawValue> for RawJson<'a> {
     }
 }
 
+impl<'a> From<RawJson<'a>> for &'a str {
+    fn from(raw: RawJson<'a>) -> Self {
+        raw.0
+    }
+}
+
 impl fmt::Debug for RawJson<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.0)

@@ -5,23 +5,16 @@
 //! receiver must never re-encode what it received: `JSON.stringify` or `serde_json::to_vec` of the same value
 //! gives different bytes and a signature that does not match.
 
-use std::io;
-
 use serde::Serialize;
 use serde::de::IgnoredAny;
-use serde_json::ser::{Formatter, Serializer};
 
 use crate::error::ParseError;
 
 /// Encodes a value in Meta's wire form. Object keys keep their order.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
-    let mut serializer = Serializer::with_formatter(&mut out, WireFormatter);
-    // Serialising JSON data into memory does not fail.
-    value
-        .serialize(&mut serializer)
-        .expect("serialising JSON into memory does not fail");
-    out
+    // Serialising JSON data into memory does not fail, and its output is valid JSON for the transcoder.
+    let json = serde_json::to_string(value).expect("serialising JSON into memory does not fail");
+    wire_strings(&json)
 }
 
 /// Re-encodes JSON text (pretty-printed, raw UTF-8, ...) in Meta's wire form. The text is transcoded token
@@ -31,14 +24,12 @@ pub fn reencode(json: &[u8]) -> Result<Vec<u8>, ParseError> {
     let text =
         std::str::from_utf8(json).map_err(|err| ParseError::not_utf8(json, err.valid_up_to()))?;
     serde_json::from_str::<IgnoredAny>(text).map_err(ParseError::from_json)?;
-    let wire = transcode(text, |literal, out| {
-        write_wire_literal(literal, out);
-        Ok::<(), std::convert::Infallible>(())
-    });
-    match wire {
-        Ok(wire) => Ok(wire),
-        Err(never) => match never {},
-    }
+    Ok(wire_strings(text))
+}
+
+/// Valid JSON text without whitespace between tokens and with every string in wire form.
+fn wire_strings(json: &str) -> Vec<u8> {
+    transcode(json, write_wire_literal)
 }
 
 /// Writes a JSON string literal (quotes included) in wire form. Decoding goes through UTF-16 units, so an
@@ -100,21 +91,14 @@ fn write_wire_units(units: &[u16], out: &mut Vec<u8>) {
 /// The same JSON without whitespace outside strings; strings are kept as written.
 pub(crate) fn compact(json: &str) -> String {
     let bytes = transcode(json, |literal, out| {
-        out.extend_from_slice(literal.as_bytes());
-        Ok::<(), std::convert::Infallible>(())
+        out.extend_from_slice(literal.as_bytes())
     });
-    match bytes {
-        Ok(bytes) => String::from_utf8(bytes).expect("transcoding keeps UTF-8"),
-        Err(never) => match never {},
-    }
+    String::from_utf8(bytes).expect("transcoding keeps UTF-8")
 }
 
 /// Copies valid JSON text, dropping whitespace between tokens and handing every string literal (quotes
 /// included) to `string`.
-fn transcode<E>(
-    text: &str,
-    mut string: impl FnMut(&str, &mut Vec<u8>) -> Result<(), E>,
-) -> Result<Vec<u8>, E> {
+fn transcode(text: &str, mut string: impl FnMut(&str, &mut Vec<u8>)) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(text.len());
     let mut at = 0;
@@ -123,7 +107,7 @@ fn transcode<E>(
             b' ' | b'\n' | b'\r' | b'\t' => at += 1,
             b'"' => {
                 let end = string_end(bytes, at);
-                string(&text[at..end], &mut out)?;
+                string(&text[at..end], &mut out);
                 at = end;
             }
             byte => {
@@ -132,7 +116,7 @@ fn transcode<E>(
             }
         }
     }
-    Ok(out)
+    out
 }
 
 /// The index just past the string literal starting at `start`.
@@ -146,38 +130,6 @@ fn string_end(bytes: &[u8], start: usize) -> usize {
         }
     }
     bytes.len()
-}
-
-/// serde_json's compact output with Meta's string escaping on top. serde_json already escapes `"`, `\` and
-/// control characters the way Meta does (`\n`, `\u001f`, lowercase hex).
-#[derive(Clone, Copy, Debug)]
-struct WireFormatter;
-
-impl Formatter for WireFormatter {
-    fn write_string_fragment<W: ?Sized + io::Write>(
-        &mut self,
-        writer: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
-        let bytes = fragment.as_bytes();
-        let mut start = 0;
-        for (at, ch) in fragment.char_indices() {
-            if ch.is_ascii() && ch != '/' {
-                continue;
-            }
-            writer.write_all(&bytes[start..at])?;
-            if ch == '/' {
-                writer.write_all(b"\\/")?;
-            } else {
-                let mut units = [0u16; 2];
-                for unit in ch.encode_utf16(&mut units) {
-                    write!(writer, "\\u{unit:04x}")?;
-                }
-            }
-            start = at + ch.len_utf8();
-        }
-        writer.write_all(&bytes[start..])
-    }
 }
 
 #[cfg(test)]
