@@ -10,7 +10,7 @@
 //! - [`event`]: the normalised [`Event`] and its [`EventKind`]; the payload types live in [`message`],
 //!   [`attachment`], [`referral`], [`receipt`], [`reaction`], [`postback`], [`handover`], [`account`],
 //!   [`feedback`], [`call`] and [`change`].
-//! - [`dedup`]: the stable dedup key of every event.
+//! - [`dedup`]: the stable dedup key of every event; [`conversation`]: which conversation it belongs to.
 //! - [`record`]: the JSON line of `hookline parse` (and of stored events).
 //! - [`wire`]: Meta's wire form of a JSON body (compact, `\uXXXX`, `\/`), for signing test deliveries.
 //! - [`id`], [`text`], [`timestamp`]: ids as decimal strings, borrowed text, times in epoch ms.
@@ -19,6 +19,7 @@ pub mod account;
 pub mod attachment;
 pub mod call;
 pub mod change;
+pub mod conversation;
 pub mod dedup;
 mod envelope;
 pub mod error;

@@ -1,0 +1,28 @@
+//! hookline's event store: where every delivery and every distinct event is kept, durably, before Meta
+//! gets its 200.
+//!
+//! - [`EventStore`]: the trait the server talks to. Writes go through [`EventStore::submit`], which hands a
+//!   delivery to the backend's single writer; the returned [`PendingCommit`] resolves only once the
+//!   delivery and its events are committed. Many concurrent deliveries share one transaction (group
+//!   commit), so one fsync acknowledges a whole group.
+//! - [`model`]: what is written ([`NewDelivery`], [`NewEvent`]) and read back ([`StoredEvent`],
+//!   [`StoredDelivery`]); [`NewEvent::from_event`] turns a parsed Meta event into its stored columns.
+//! - [`url`]: the `--database` URL ([`StoreUrl`]) and [`open`], which builds the backend it names.
+//! - [`sqlite`]: the embedded default backend (WAL, `synchronous=FULL`, one writer thread).
+//!
+//! Events are stored once per dedup key: a redelivery records the delivery, bumps the event's duplicate
+//! count and links the delivery to it, and adds no event.
+
+pub mod error;
+pub mod model;
+pub mod sqlite;
+mod store;
+pub mod url;
+
+pub use error::StoreError;
+pub use model::{
+    Appended, Content, DeliveryQuery, EventQuery, NewDelivery, NewEvent, Outcome, RawSpan,
+    StoredDelivery, StoredEvent,
+};
+pub use store::{BoxFuture, CommitObserver, CommitStats, EventStore, PendingCommit};
+pub use url::{StoreUrl, WriterOptions, open};

@@ -1,0 +1,204 @@
+//! The embedded default backend: one SQLite file in WAL mode with `synchronous=FULL`, so a commit is on
+//! disk (the WAL is fsynced) before any delivery in it is acknowledged.
+//!
+//! - [`schema`]: tables, indexes and migrations.
+//! - [`writer`]: the single writer thread and its group commit.
+//! - [`read`]: queries on separate read-only connections.
+
+mod read;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::error::StoreError;
+use crate::model::{DeliveryQuery, EventQuery, NewDelivery, StoredDelivery, StoredEvent};
+use crate::store::{BoxFuture, EventStore, PendingCommit};
+use crate::url::WriterOptions;
+use read::Readers;
+use writer::{Job, Writer};
+
+/// Settings of a SQLite store.
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    /// How long a commit waits for another process's lock before failing.
+    pub busy_timeout: Duration,
+    /// Size cap of the database file, in MiB.
+    pub max_size_mb: Option<u64>,
+    pub writer: WriterOptions,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            busy_timeout: Duration::from_millis(2000),
+            max_size_mb: None,
+            writer: WriterOptions::default(),
+        }
+    }
+}
+
+/// A store in one SQLite database file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    jobs: RwLock<Option<SyncSender<Job>>>,
+    capacity: usize,
+    depth: Arc<AtomicUsize>,
+    healthy: Arc<AtomicBool>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    readers: Arc<Readers>,
+}
+
+impl SqliteStore {
+    /// Opens or creates the database at `path`, applies migrations and starts the writer thread.
+    pub fn open(path: &Path, options: SqliteOptions) -> Result<Self, StoreError> {
+        let fail = |err: rusqlite::Error| StoreError::Open {
+            location: path.display().to_string(),
+            message: err.to_string(),
+        };
+        let conn = open_writer(path, &options).map_err(fail)?;
+        let mut writer = Writer::new(conn, options.writer.max_batch).map_err(fail)?;
+        writer.observer = options.writer.observer.clone();
+        let depth = writer.depth.clone();
+        let healthy = writer.healthy.clone();
+        let capacity = options.writer.queue_capacity.max(1);
+        let (sender, receiver) = sync_channel(capacity);
+        let thread = std::thread::Builder::new()
+            .name("hookline-sqlite-writer".into())
+            .spawn(move || writer.run(receiver))
+            .map_err(|err| StoreError::Open {
+                location: path.display().to_string(),
+                message: format!("cannot start the writer thread: {err}"),
+            })?;
+        tracing::info!(path = %path.display(), schema = schema::current_version(), "sqlite store open");
+        Ok(Self {
+            path: path.to_owned(),
+            jobs: RwLock::new(Some(sender)),
+            capacity,
+            depth,
+            healthy,
+            writer: Mutex::new(Some(thread)),
+            readers: Arc::new(Readers::new(path.to_owned(), options.busy_timeout)),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        let jobs = self.jobs.read().unwrap_or_else(|e| e.into_inner());
+        let sender = jobs.as_ref().ok_or(StoreError::Closed)?;
+        self.depth.fetch_add(1, Ordering::Relaxed);
+        sender.try_send(job).map_err(|err| {
+            self.depth.fetch_sub(1, Ordering::Relaxed);
+            match err {
+                TrySendError::Full(_) => StoreError::Saturated {
+                    capacity: self.capacity,
+                },
+                TrySendError::Disconnected(_) => StoreError::Closed,
+            }
+        })
+    }
+
+    fn read<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> BoxFuture<'_, Result<T, StoreError>> {
+        let readers = self.readers.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || readers.with(query))
+                .await
+                .map_err(StoreError::query)?
+        })
+    }
+}
+
+fn open_writer(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(options.busy_timeout)?;
+    // WAL: readers and the writer do not block each other, and a commit is one sequential append.
+    // FULL: the WAL is fsynced at every commit, so an acknowledged delivery survives a power loss.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.set_prepared_statement_cache_capacity(32);
+    schema::migrate(&mut conn)?;
+    if let Some(mb) = options.max_size_mb {
+        let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
+        let mb = i64::try_from(mb).unwrap_or(i64::MAX / (1024 * 1024));
+        let pages = (mb * 1024 * 1024 / page_size.max(1)).max(1);
+        conn.pragma_update(None, "max_page_count", pages)?;
+    }
+    Ok(conn)
+}
+
+impl EventStore for SqliteStore {
+    fn submit(&self, delivery: NewDelivery) -> Result<PendingCommit, StoreError> {
+        let (reply, receiver) = oneshot::channel();
+        self.send(Job::Append { delivery, reply })?;
+        Ok(PendingCommit(receiver))
+    }
+
+    fn queue_depth(&self) -> usize {
+        self.depth.load(Ordering::Relaxed)
+    }
+
+    fn check_writable(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let (reply, receiver) = oneshot::channel();
+            self.send(Job::Probe { reply })?;
+            receiver.await.unwrap_or(Err(StoreError::Closed))?;
+            if self.healthy.load(Ordering::Relaxed) {
+                Ok(())
+            } else {
+                Err(StoreError::Unavailable {
+                    message: "the last commit failed".into(),
+                })
+            }
+        })
+    }
+
+    fn list_events(
+        &self,
+        query: EventQuery,
+    ) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>> {
+        self.read(move |conn| read::events(conn, &query))
+    }
+
+    fn list_deliveries(
+        &self,
+        query: DeliveryQuery,
+    ) -> BoxFuture<'_, Result<Vec<StoredDelivery>, StoreError>> {
+        self.read(move |conn| read::deliveries(conn, &query))
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            // Dropping the only sender lets the writer drain what is queued, then return.
+            self.jobs.write().unwrap_or_else(|e| e.into_inner()).take();
+            let thread = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(thread) = thread {
+                let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+            }
+        })
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.jobs.write().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(thread) = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = thread.join();
+        }
+    }
+}

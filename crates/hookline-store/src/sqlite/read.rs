@@ -1,0 +1,173 @@
+//! Queries, on read-only connections of their own: in WAL mode readers never block the writer nor wait
+//! for it, so listing events does not slow ingest down.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, Row, params_from_iter};
+
+use crate::error::StoreError;
+use crate::model::{DeliveryQuery, EventQuery, Outcome, StoredDelivery, StoredEvent};
+
+/// Idle read connections, reused across queries.
+#[derive(Debug)]
+pub(crate) struct Readers {
+    path: PathBuf,
+    busy_timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    pub(crate) fn new(path: PathBuf, busy_timeout: Duration) -> Self {
+        Self {
+            path,
+            busy_timeout,
+            idle: Mutex::default(),
+        }
+    }
+
+    /// Runs `query` on an idle connection (or a new one) and puts the connection back.
+    pub(crate) fn with<T>(
+        &self,
+        query: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.open().map_err(StoreError::query)?,
+        };
+        let result = query(&conn).map_err(StoreError::query);
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(conn);
+        result
+    }
+
+    fn open(&self) -> rusqlite::Result<Connection> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags)?;
+        conn.busy_timeout(self.busy_timeout)?;
+        Ok(conn)
+    }
+}
+
+const EVENT_COLUMNS: &str =
+    "e.id, e.delivery_id, e.received_at_ms, e.dedup_key, e.object, e.entry_id,
+    e.channel, e.kind, e.field, e.sender, e.user_ref, e.recipient, e.timestamp_ms, e.mid,
+    e.conversation_key, e.duplicates";
+
+pub(crate) fn events(conn: &Connection, query: &EventQuery) -> rusqlite::Result<Vec<StoredEvent>> {
+    let mut sql = format!("SELECT {EVENT_COLUMNS}");
+    if query.with_raw {
+        // The raw JSON is a span of the delivery's body; SQLite's substr counts BLOB bytes from 1.
+        sql.push_str(
+            ", coalesce(e.raw, CAST(substr(d.body, e.raw_start + 1, e.raw_len) AS TEXT))
+             FROM events e JOIN deliveries d ON d.id = e.delivery_id",
+        );
+    } else {
+        sql.push_str(", NULL FROM events e");
+    }
+    let mut filters = Filters::default();
+    filters.add("e.id > ?", query.after_id.map(Value::Integer));
+    filters.add("e.kind = ?", query.kind.clone().map(Value::Text));
+    filters.add(
+        "e.conversation_key = ?",
+        query.conversation_key.clone().map(Value::Text),
+    );
+    filters.finish(&mut sql, "e.id", query.limit);
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(filters.values), event_row)?;
+    rows.collect()
+}
+
+fn event_row(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
+    Ok(StoredEvent {
+        id: row.get(0)?,
+        delivery_id: row.get(1)?,
+        received_at_ms: row.get(2)?,
+        dedup_key: row.get(3)?,
+        object: row.get(4)?,
+        entry_id: row.get(5)?,
+        channel: row.get(6)?,
+        kind: row.get(7)?,
+        field: row.get(8)?,
+        sender: row.get(9)?,
+        user_ref: row.get(10)?,
+        recipient: row.get(11)?,
+        timestamp_ms: row.get(12)?,
+        mid: row.get(13)?,
+        conversation_key: row.get(14)?,
+        duplicates: row.get(15)?,
+        raw: row.get(16)?,
+    })
+}
+
+pub(crate) fn deliveries(
+    conn: &Connection,
+    query: &DeliveryQuery,
+) -> rusqlite::Result<Vec<StoredDelivery>> {
+    let body = if query.with_body { "body" } else { "NULL" };
+    let mut sql = format!(
+        "SELECT id, received_at_ms, app, secret_index, signature, api_version, user_agent, outcome, error,
+                event_count, new_event_count, length(body), {body}
+         FROM deliveries"
+    );
+    let mut filters = Filters::default();
+    filters.add("id > ?", query.after_id.map(Value::Integer));
+    filters.add(
+        "outcome = ?",
+        query.outcome.map(|o| Value::Text(o.as_str().to_owned())),
+    );
+    filters.finish(&mut sql, "id", query.limit);
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(filters.values), delivery_row)?;
+    rows.collect()
+}
+
+fn delivery_row(row: &Row<'_>) -> rusqlite::Result<StoredDelivery> {
+    let outcome: String = row.get(7)?;
+    Ok(StoredDelivery {
+        id: row.get(0)?,
+        received_at_ms: row.get(1)?,
+        app: row.get(2)?,
+        secret_index: row.get(3)?,
+        signature: row.get(4)?,
+        api_version: row.get(5)?,
+        user_agent: row.get(6)?,
+        outcome: Outcome::from_name(&outcome).unwrap_or(Outcome::Accepted),
+        error: row.get(8)?,
+        event_count: row.get(9)?,
+        new_event_count: row.get(10)?,
+        body_len: row.get(11)?,
+        body: row.get(12)?,
+    })
+}
+
+/// `WHERE` clauses with their parameters, only for the filters a query sets.
+#[derive(Default)]
+struct Filters {
+    clauses: Vec<&'static str>,
+    values: Vec<Value>,
+}
+
+impl Filters {
+    fn add(&mut self, clause: &'static str, value: Option<Value>) {
+        if let Some(value) = value {
+            self.clauses.push(clause);
+            self.values.push(value);
+        }
+    }
+
+    fn finish(&mut self, sql: &mut String, order_by: &str, limit: usize) {
+        if !self.clauses.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&self.clauses.join(" AND "));
+        }
+        sql.push_str(&format!(" ORDER BY {order_by} LIMIT ?"));
+        self.values
+            .push(Value::Integer(limit.min(i64::MAX as usize) as i64));
+    }
+}

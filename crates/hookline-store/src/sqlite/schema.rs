@@ -1,0 +1,97 @@
+//! The SQLite schema and its migrations, applied in order at start-up and tracked in `PRAGMA user_version`.
+//!
+//! Design for a fast append path and the queries later readers need:
+//! - `deliveries` keeps every POST whole (raw body, the headers that matter, outcome). Its `id` grows with
+//!   commit order, so "by time" and "after a cursor" are range scans of the primary key.
+//! - `events` holds each distinct event once. `dedup_key` is the only random-order unique index (every
+//!   insert probes it anyway to detect a redelivery); the others are append-mostly: `(kind, id)`, and
+//!   `(conversation_key, timestamp_ms)` for conversation views. The raw JSON of an event is a span of
+//!   its delivery's body (`raw_start`, `raw_len`) rather than a second copy of the same bytes.
+//! - `redeliveries` links each later delivery to the stored events it repeated.
+
+use rusqlite::Connection;
+
+/// Migrations in order; the database's `user_version` is the number already applied.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE deliveries (
+    id              INTEGER PRIMARY KEY,
+    received_at_ms  INTEGER NOT NULL,
+    app             TEXT,
+    secret_index    INTEGER,
+    signature       TEXT,
+    api_version     TEXT,
+    user_agent      TEXT,
+    outcome         TEXT NOT NULL CHECK (outcome IN ('accepted', 'quarantined')),
+    error           TEXT,
+    event_count     INTEGER NOT NULL,
+    new_event_count INTEGER NOT NULL,
+    body            BLOB NOT NULL
+);
+
+CREATE TABLE events (
+    id               INTEGER PRIMARY KEY,
+    dedup_key        TEXT NOT NULL,
+    delivery_id      INTEGER NOT NULL REFERENCES deliveries (id) DEFERRABLE INITIALLY DEFERRED,
+    received_at_ms   INTEGER NOT NULL,
+    object           TEXT,
+    entry_id         TEXT,
+    channel          TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    field            TEXT,
+    sender           TEXT,
+    user_ref         TEXT,
+    recipient        TEXT,
+    timestamp_ms     INTEGER,
+    mid              TEXT,
+    conversation_key TEXT,
+    duplicates       INTEGER NOT NULL DEFAULT 0,
+    raw_start        INTEGER,
+    raw_len          INTEGER,
+    raw              TEXT
+);
+CREATE UNIQUE INDEX events_dedup_key ON events (dedup_key);
+CREATE INDEX events_kind ON events (kind, id);
+CREATE INDEX events_conversation ON events (conversation_key, timestamp_ms)
+    WHERE conversation_key IS NOT NULL;
+
+CREATE TABLE redeliveries (
+    event_id    INTEGER NOT NULL,
+    delivery_id INTEGER NOT NULL,
+    PRIMARY KEY (event_id, delivery_id)
+) WITHOUT ROWID;
+
+-- One row, rewritten by a readiness probe after a failed commit to prove the store takes writes again.
+CREATE TABLE heartbeat (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    at_ms INTEGER NOT NULL
+);
+"#];
+
+/// Applies the migrations the database does not have yet, each in its own transaction.
+pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let applied: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let applied = usize::try_from(applied).unwrap_or(usize::MAX);
+    if applied > MIGRATIONS.len() {
+        let message = format!(
+            "the database has schema version {applied}, newer than this hookline knows ({}); \
+             use a newer hookline or another database",
+            MIGRATIONS.len()
+        );
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(message),
+        ));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The schema version this code writes.
+pub(crate) fn current_version() -> usize {
+    MIGRATIONS.len()
+}

@@ -1,0 +1,330 @@
+//! The single writer: one thread owns the write connection and commits deliveries in groups.
+//!
+//! It blocks for the first queued delivery, then takes whatever else is already queued (up to
+//! `max_batch`) without waiting, and commits them all in one transaction: one fsync acknowledges the whole
+//! group. Under load groups grow by themselves (while one commit is syncing, the next group queues up), so
+//! no timer or artificial delay is needed. Every delivery's reply is sent only after `COMMIT` returns.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::Receiver;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior, params};
+use tokio::sync::oneshot;
+
+use crate::error::StoreError;
+use crate::model::{Appended, Content, NewDelivery, NewEvent, Outcome};
+use crate::store::{CommitObserver, CommitStats};
+
+/// Work for the writer.
+pub(crate) enum Job {
+    Append {
+        delivery: NewDelivery,
+        reply: oneshot::Sender<Result<Appended, StoreError>>,
+    },
+    /// Readiness check: can a write transaction start (and, after a failed commit, commit)?
+    Probe {
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+}
+
+type Reply = oneshot::Sender<Result<Appended, StoreError>>;
+
+pub(crate) struct Writer {
+    pub conn: Connection,
+    pub max_batch: usize,
+    pub depth: Arc<AtomicUsize>,
+    /// False after a failed commit until a later write succeeds.
+    pub healthy: Arc<AtomicBool>,
+    pub observer: Option<Arc<dyn CommitObserver>>,
+    /// Ids are assigned here: there is only one writer, and knowing a delivery's id before its events are
+    /// written lets the delivery row be written last, with its counts, in one statement.
+    next_delivery: i64,
+    next_event: i64,
+}
+
+impl Writer {
+    pub(crate) fn new(conn: Connection, max_batch: usize) -> rusqlite::Result<Self> {
+        let mut writer = Writer {
+            conn,
+            max_batch: max_batch.max(1),
+            depth: Arc::default(),
+            healthy: Arc::new(AtomicBool::new(true)),
+            observer: None,
+            next_delivery: 0,
+            next_event: 0,
+        };
+        writer.reload_ids()?;
+        Ok(writer)
+    }
+
+    fn reload_ids(&mut self) -> rusqlite::Result<()> {
+        let next = |table: &str| -> rusqlite::Result<i64> {
+            self.conn.query_row(
+                &format!("SELECT coalesce(max(id), 0) + 1 FROM {table}"),
+                [],
+                |row| row.get(0),
+            )
+        };
+        self.next_delivery = next("deliveries")?;
+        self.next_event = next("events")?;
+        Ok(())
+    }
+
+    /// Runs until every sender is gone and the queue is empty.
+    pub(crate) fn run(mut self, jobs: Receiver<Job>) {
+        let mut appends = Vec::with_capacity(self.max_batch);
+        let mut probes = Vec::new();
+        while let Ok(first) = jobs.recv() {
+            self.take(first, &mut appends, &mut probes);
+            while appends.len() < self.max_batch {
+                match jobs.try_recv() {
+                    Ok(job) => self.take(job, &mut appends, &mut probes),
+                    Err(_) => break,
+                }
+            }
+            if !appends.is_empty() {
+                self.commit_group(&mut appends);
+            }
+            for reply in probes.drain(..) {
+                let _ = reply.send(self.probe());
+            }
+        }
+    }
+
+    fn take(
+        &self,
+        job: Job,
+        appends: &mut Vec<(NewDelivery, Reply)>,
+        probes: &mut Vec<oneshot::Sender<Result<(), StoreError>>>,
+    ) {
+        self.depth.fetch_sub(1, Ordering::Relaxed);
+        match job {
+            Job::Append { delivery, reply } => appends.push((delivery, reply)),
+            Job::Probe { reply } => probes.push(reply),
+        }
+    }
+
+    fn commit_group(&mut self, group: &mut Vec<(NewDelivery, Reply)>) {
+        let started = Instant::now();
+        let result = self.write(group.iter().map(|(d, _)| d));
+        let ok = result.is_ok();
+        match result {
+            Ok(appended) => {
+                self.observe(group.len(), &appended, started, true);
+                for ((_, reply), appended) in group.drain(..).zip(appended) {
+                    let _ = reply.send(Ok(appended));
+                }
+            }
+            // A failure caused by one delivery's data must not fail its neighbours: commit them one by
+            // one. Failures of the store itself (locked, full, I/O) fail the whole group at once.
+            Err(err) if group.len() > 1 && is_data_error(&err) => {
+                for (delivery, reply) in group.drain(..) {
+                    let started = Instant::now();
+                    let one = self.write(std::iter::once(&delivery));
+                    let ok = one.is_ok();
+                    self.observe(1, one.as_deref().unwrap_or(&[]), started, ok);
+                    let _ = reply.send(one.map(|mut a| a.remove(0)).map_err(unavailable));
+                }
+            }
+            Err(err) => {
+                self.observe(group.len(), &[], started, false);
+                tracing::error!(error = %err, deliveries = group.len(), "group commit failed");
+                let message = unavailable(err).to_string();
+                for (_, reply) in group.drain(..) {
+                    let _ = reply.send(Err(StoreError::Unavailable {
+                        message: message.clone(),
+                    }));
+                }
+            }
+        }
+        self.healthy.store(ok, Ordering::Relaxed);
+    }
+
+    fn observe(&self, deliveries: usize, appended: &[Appended], started: Instant, ok: bool) {
+        if let Some(observer) = &self.observer {
+            observer.committed(CommitStats {
+                deliveries,
+                new_events: appended.iter().map(|a| a.new_events).sum(),
+                elapsed: started.elapsed(),
+                ok,
+            });
+        }
+    }
+
+    /// Writes deliveries in one transaction; on failure nothing is written and ids are re-read.
+    fn write<'d>(
+        &mut self,
+        deliveries: impl Iterator<Item = &'d NewDelivery>,
+    ) -> rusqlite::Result<Vec<Appended>> {
+        let (next_delivery, next_event) = (self.next_delivery, self.next_event);
+        let result = self.write_in_transaction(deliveries);
+        if result.is_err() {
+            self.next_delivery = next_delivery;
+            self.next_event = next_event;
+        }
+        result
+    }
+
+    fn write_in_transaction<'d>(
+        &mut self,
+        deliveries: impl Iterator<Item = &'d NewDelivery>,
+    ) -> rusqlite::Result<Vec<Appended>> {
+        let tx = Transaction::new(&mut self.conn, TransactionBehavior::Immediate)?;
+        let mut ids = Ids {
+            delivery: self.next_delivery,
+            event: self.next_event,
+        };
+        let mut appended = Vec::new();
+        for delivery in deliveries {
+            appended.push(insert_delivery(&tx, &mut ids, delivery)?);
+        }
+        tx.commit()?;
+        self.next_delivery = ids.delivery;
+        self.next_event = ids.event;
+        Ok(appended)
+    }
+
+    fn probe(&mut self) -> Result<(), StoreError> {
+        let tx = Transaction::new(&mut self.conn, TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        if self.healthy.load(Ordering::Relaxed) {
+            return tx.rollback().map_err(unavailable);
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO heartbeat (id, at_ms) VALUES (1, ?1)",
+            [now_ms()],
+        )
+        .map_err(unavailable)?;
+        tx.commit().map_err(unavailable)?;
+        self.healthy.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+struct Ids {
+    delivery: i64,
+    event: i64,
+}
+
+const INSERT_EVENT: &str = "
+    INSERT INTO events (id, dedup_key, delivery_id, received_at_ms, object, entry_id, channel, kind, field,
+                        sender, user_ref, recipient, timestamp_ms, mid, conversation_key, raw_start, raw_len, raw)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+    ON CONFLICT (dedup_key) DO UPDATE SET duplicates = duplicates + 1
+    RETURNING id";
+
+const INSERT_DELIVERY: &str = "
+    INSERT INTO deliveries (id, received_at_ms, app, secret_index, signature, api_version, user_agent,
+                            outcome, error, event_count, new_event_count, body)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+fn insert_delivery(
+    tx: &Transaction<'_>,
+    ids: &mut Ids,
+    delivery: &NewDelivery,
+) -> rusqlite::Result<Appended> {
+    let delivery_id = ids.delivery;
+    let (outcome, error, events) = match &delivery.content {
+        Content::Events(events) => (Outcome::Accepted, None, events.as_slice()),
+        Content::Quarantined { reason } => (Outcome::Quarantined, Some(reason.as_str()), &[][..]),
+    };
+    let mut new_events = 0;
+    for event in events {
+        if insert_event(tx, ids, delivery_id, delivery.received_at_ms, event)? {
+            new_events += 1;
+        }
+    }
+    tx.prepare_cached(INSERT_DELIVERY)?.execute(params![
+        delivery_id,
+        delivery.received_at_ms,
+        delivery.app,
+        delivery.secret_index,
+        delivery.signature,
+        delivery.api_version,
+        delivery.user_agent,
+        outcome.as_str(),
+        error,
+        events.len() as i64,
+        new_events as i64,
+        delivery.body.as_ref(),
+    ])?;
+    ids.delivery += 1;
+    Ok(Appended {
+        delivery_id,
+        events: events.len(),
+        new_events,
+        outcome,
+    })
+}
+
+/// Inserts one event, or records a redelivery of a stored one. True when the event is new.
+fn insert_event(
+    tx: &Transaction<'_>,
+    ids: &mut Ids,
+    delivery_id: i64,
+    received_at_ms: i64,
+    event: &NewEvent,
+) -> rusqlite::Result<bool> {
+    let id: i64 = tx.prepare_cached(INSERT_EVENT)?.query_row(
+        params![
+            ids.event,
+            event.dedup_key,
+            delivery_id,
+            received_at_ms,
+            event.object,
+            event.entry_id,
+            event.channel,
+            event.kind,
+            event.field,
+            event.sender,
+            event.user_ref,
+            event.recipient,
+            event.timestamp_ms,
+            event.mid,
+            event.conversation_key,
+            event.raw_span.map(|s| s.start as i64),
+            event.raw_span.map(|s| s.len as i64),
+            event.raw,
+        ],
+        |row| row.get(0),
+    )?;
+    if id == ids.event {
+        ids.event += 1;
+        return Ok(true);
+    }
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO redeliveries (event_id, delivery_id) VALUES (?1, ?2)",
+    )?
+    .execute(params![id, delivery_id])?;
+    Ok(false)
+}
+
+/// Errors caused by what one delivery holds rather than by the store.
+fn is_data_error(err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(ErrorCode::ConstraintViolation | ErrorCode::TooBig | ErrorCode::TypeMismatch)
+    ) || matches!(err, rusqlite::Error::ToSqlConversionFailure(_))
+}
+
+fn unavailable(err: rusqlite::Error) -> StoreError {
+    let hint = match err.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            " (another process holds a lock on the database file)"
+        }
+        Some(ErrorCode::DiskFull) => " (the disk or the store's max_size_mb is full)",
+        Some(ErrorCode::ReadOnly) => " (the database file or its directory is read-only)",
+        _ => "",
+    };
+    StoreError::Unavailable {
+        message: format!("{err}{hint}"),
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

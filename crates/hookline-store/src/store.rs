@@ -1,0 +1,72 @@
+//! The [`EventStore`] trait every backend implements.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use crate::error::StoreError;
+use crate::model::{Appended, DeliveryQuery, EventQuery, NewDelivery, StoredDelivery, StoredEvent};
+
+/// A boxed future, so the trait can be used as `dyn EventStore`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A durable store of deliveries and events.
+pub trait EventStore: Send + Sync + fmt::Debug + 'static {
+    /// Queues a delivery for the writer without waiting. Fails at once with [`StoreError::Saturated`]
+    /// when the queue is full, so a caller under overload can answer "retry later" instead of piling up.
+    fn submit(&self, delivery: NewDelivery) -> Result<PendingCommit, StoreError>;
+
+    /// Deliveries queued and not yet taken by the writer.
+    fn queue_depth(&self) -> usize;
+
+    /// Whether the store can commit right now (for readiness checks).
+    fn check_writable(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Stored events, oldest first.
+    fn list_events(&self, query: EventQuery)
+    -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>>;
+
+    /// Recorded deliveries (accepted, duplicate and quarantined), oldest first.
+    fn list_deliveries(
+        &self,
+        query: DeliveryQuery,
+    ) -> BoxFuture<'_, Result<Vec<StoredDelivery>, StoreError>>;
+
+    /// Stops taking writes, commits everything already queued, and waits for the writer to finish.
+    fn close(&self) -> BoxFuture<'_, ()>;
+}
+
+/// A delivery handed to the writer; resolves once it is committed (or failed to be).
+#[derive(Debug)]
+pub struct PendingCommit(pub(crate) oneshot::Receiver<Result<Appended, StoreError>>);
+
+impl Future for PendingCommit {
+    type Output = Result<Appended, StoreError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|reply| reply.unwrap_or(Err(StoreError::Closed)))
+    }
+}
+
+/// What one group commit did, for metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Deliveries in the transaction.
+    pub deliveries: usize,
+    /// Events written (new ones, not duplicates).
+    pub new_events: usize,
+    /// Time from `BEGIN` to the end of `COMMIT`.
+    pub elapsed: Duration,
+    pub ok: bool,
+}
+
+/// Told about every group commit (the server's metrics implement it).
+pub trait CommitObserver: Send + Sync + 'static {
+    fn committed(&self, stats: CommitStats);
+}

@@ -1,0 +1,383 @@
+//! The behaviour every store backend must have, run against each backend this build has.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hookline_store::sqlite::{SqliteOptions, SqliteStore};
+use hookline_store::{
+    Content, DeliveryQuery, EventQuery, EventStore, NewDelivery, NewEvent, Outcome, StoreError,
+    WriterOptions,
+};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    Fixture { _dir: dir, path }
+}
+
+fn open(fx: &Fixture, options: SqliteOptions) -> Arc<dyn EventStore> {
+    Arc::new(SqliteStore::open(&fx.path, options).unwrap())
+}
+
+/// A message and a read receipt whose watermark follows the mid's number, so distinct mids make distinct
+/// receipts.
+fn body(mid: &str, text: &str) -> Vec<u8> {
+    let n: i64 = mid.trim_start_matches("m.").parse().unwrap_or(0);
+    let watermark = 1_700_000_000_000 + n;
+    format!(
+        r#"{{"object":"page","entry":[{{"id":"100","time":1700000000000,"messaging":[{{"sender":{{"id":"7"}},"recipient":{{"id":"100"}},"timestamp":1700000000000,"message":{{"mid":"{mid}","text":"{text}"}}}}]}},{{"id":"100","time":1700000000001,"messaging":[{{"sender":{{"id":"7"}},"recipient":{{"id":"100"}},"timestamp":1700000000001,"read":{{"watermark":{watermark}}}}}]}}]}}"#
+    )
+    .into_bytes()
+}
+
+fn delivery(body: Vec<u8>) -> NewDelivery {
+    let body = Bytes::from(body);
+    let content = match hookline_meta::parse(&body) {
+        Ok(events) => Content::Events(
+            events
+                .iter()
+                .map(|e| NewEvent::from_event(e, &body))
+                .collect(),
+        ),
+        Err(err) => Content::Quarantined {
+            reason: err.to_string(),
+        },
+    };
+    NewDelivery {
+        received_at_ms: 1_700_000_000_500,
+        app: None,
+        secret_index: Some(0),
+        signature: Some("sha256=00".into()),
+        api_version: Some("v25.0".into()),
+        user_agent: Some("facebookexternalua".into()),
+        body,
+        content,
+    }
+}
+
+fn all_events() -> EventQuery {
+    EventQuery {
+        limit: 1000,
+        with_raw: true,
+        ..EventQuery::default()
+    }
+}
+
+fn all_deliveries() -> DeliveryQuery {
+    DeliveryQuery {
+        limit: 1000,
+        with_body: true,
+        ..DeliveryQuery::default()
+    }
+}
+
+#[tokio::test]
+async fn a_committed_delivery_lists_its_events_with_their_raw_json() {
+    let fx = fixture();
+    let store = open(&fx, SqliteOptions::default());
+    let appended = store
+        .submit(delivery(body("m.1", "hi")))
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!((appended.events, appended.new_events), (2, 2));
+    assert_eq!(appended.outcome, Outcome::Accepted);
+
+    let events = store.list_events(all_events()).await.unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["message", "read"]);
+    let message = &events[0];
+    assert_eq!(message.mid.as_deref(), Some("m.1"));
+    assert_eq!(message.sender.as_deref(), Some("7"));
+    assert_eq!(message.conversation_key.as_deref(), Some("page:100:7"));
+    assert_eq!(message.timestamp_ms, Some(1_700_000_000_000));
+    assert_eq!(message.received_at_ms, 1_700_000_000_500);
+    let raw: serde_json::Value = serde_json::from_str(message.raw.as_deref().unwrap()).unwrap();
+    assert_eq!(raw["message"]["text"], "hi");
+
+    let deliveries = store.list_deliveries(all_deliveries()).await.unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].body.as_deref(), Some(&body("m.1", "hi")[..]));
+    assert_eq!(deliveries[0].api_version.as_deref(), Some("v25.0"));
+    assert_eq!(
+        (deliveries[0].event_count, deliveries[0].new_event_count),
+        (2, 2)
+    );
+}
+
+#[tokio::test]
+async fn redeliveries_add_deliveries_and_duplicate_counts_but_no_events() {
+    let fx = fixture();
+    let store = open(&fx, SqliteOptions::default());
+    for _ in 0..3 {
+        store
+            .submit(delivery(body("m.1", "hi")))
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let pending: Vec<_> = (0..5)
+        .map(|_| store.submit(delivery(body("m.1", "hi"))).unwrap())
+        .collect();
+    for commit in pending {
+        assert_eq!(commit.await.unwrap().new_events, 0);
+    }
+    let events = store.list_events(all_events()).await.unwrap();
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| e.duplicates == 7));
+    let deliveries = store.list_deliveries(all_deliveries()).await.unwrap();
+    assert_eq!(deliveries.len(), 8);
+    assert_eq!(deliveries[0].new_event_count, 2);
+    assert!(deliveries[1..].iter().all(|d| d.new_event_count == 0));
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_quarantined_whole() {
+    let fx = fixture();
+    let store = open(&fx, SqliteOptions::default());
+    let appended = store
+        .submit(delivery(b"{\"object\":\"page\",".to_vec()))
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(appended.outcome, Outcome::Quarantined);
+    assert!(store.list_events(all_events()).await.unwrap().is_empty());
+    let quarantined = store
+        .list_deliveries(DeliveryQuery {
+            outcome: Some(Outcome::Quarantined),
+            ..all_deliveries()
+        })
+        .await
+        .unwrap();
+    assert_eq!(quarantined.len(), 1);
+    assert_eq!(
+        quarantined[0].body.as_deref(),
+        Some(&b"{\"object\":\"page\","[..])
+    );
+    assert!(quarantined[0].error.as_deref().unwrap().contains("line 1"));
+}
+
+#[tokio::test]
+async fn events_filter_by_kind_and_page_after_a_cursor() {
+    let fx = fixture();
+    let store = open(&fx, SqliteOptions::default());
+    for i in 0..5 {
+        let commit = store
+            .submit(delivery(body(&format!("m.{i}"), "x")))
+            .unwrap();
+        commit.await.unwrap();
+    }
+    let messages = store
+        .list_events(EventQuery {
+            kind: Some("message".into()),
+            limit: 2,
+            ..EventQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(messages.len(), 2);
+    assert!(
+        messages
+            .iter()
+            .all(|e| e.kind == "message" && e.raw.is_none())
+    );
+    let rest = store
+        .list_events(EventQuery {
+            kind: Some("message".into()),
+            after_id: Some(messages[1].id),
+            limit: 10,
+            ..EventQuery::default()
+        })
+        .await
+        .unwrap();
+    let mids: Vec<_> = rest.iter().map(|e| e.mid.clone().unwrap()).collect();
+    assert_eq!(mids, ["m.2", "m.3", "m.4"]);
+    let conversation = store
+        .list_events(EventQuery {
+            conversation_key: Some("page:100:7".into()),
+            limit: 100,
+            ..EventQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(conversation.len(), 10);
+}
+
+#[tokio::test]
+async fn a_reopened_store_keeps_everything_and_goes_on_numbering() {
+    let fx = fixture();
+    {
+        let store = open(&fx, SqliteOptions::default());
+        store
+            .submit(delivery(body("m.1", "a")))
+            .unwrap()
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    let store = open(&fx, SqliteOptions::default());
+    let again = store
+        .submit(delivery(body("m.1", "a")))
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!((again.delivery_id, again.new_events), (2, 0));
+    let next = store
+        .submit(delivery(body("m.2", "b")))
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!((next.delivery_id, next.new_events), (3, 2));
+    let ids: Vec<_> = store
+        .list_events(all_events())
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids, [1, 2, 3, 4]);
+}
+
+#[tokio::test]
+async fn close_commits_what_is_queued_and_then_refuses_writes() {
+    let fx = fixture();
+    let store = open(&fx, SqliteOptions::default());
+    let pending: Vec<_> = (0..50)
+        .map(|i| {
+            store
+                .submit(delivery(body(&format!("m.{i}"), "x")))
+                .unwrap()
+        })
+        .collect();
+    store.close().await;
+    for commit in pending {
+        assert_eq!(commit.await.unwrap().new_events, 2);
+    }
+    assert!(matches!(
+        store.submit(delivery(body("m.x", "x"))),
+        Err(StoreError::Closed)
+    ));
+}
+
+/// Holds SQLite's write lock from another connection, as a backup tool or a second process would.
+fn lock_database(path: &std::path::Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    conn
+}
+
+fn quick_busy() -> SqliteOptions {
+    SqliteOptions {
+        busy_timeout: Duration::from_millis(50),
+        ..SqliteOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn a_locked_database_fails_the_commit_and_recovers_when_released() {
+    let fx = fixture();
+    let store = open(&fx, quick_busy());
+    store.check_writable().await.unwrap();
+    let lock = lock_database(&fx.path);
+    let err = store
+        .submit(delivery(body("m.1", "a")))
+        .unwrap()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
+    assert!(err.to_string().contains("lock"), "{err}");
+    assert!(err.is_transient());
+    assert!(store.check_writable().await.is_err());
+    drop(lock);
+    store.check_writable().await.unwrap();
+    let ok = store
+        .submit(delivery(body("m.1", "a")))
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(ok.new_events, 2);
+    assert_eq!(
+        store.list_deliveries(all_deliveries()).await.unwrap().len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_full_queue_is_refused_at_once() {
+    let fx = fixture();
+    let options = SqliteOptions {
+        busy_timeout: Duration::from_millis(300),
+        writer: WriterOptions {
+            queue_capacity: 2,
+            max_batch: 1,
+            observer: None,
+        },
+        ..SqliteOptions::default()
+    };
+    let store = open(&fx, options);
+    let lock = lock_database(&fx.path);
+    let mut saturated = 0;
+    let mut pending = Vec::new();
+    for i in 0..10 {
+        match store.submit(delivery(body(&format!("m.{i}"), "x"))) {
+            Ok(commit) => pending.push(commit),
+            Err(StoreError::Saturated { capacity }) => {
+                assert_eq!(capacity, 2);
+                saturated += 1;
+            }
+            Err(other) => panic!("unexpected {other}"),
+        }
+    }
+    assert!(saturated >= 6, "only {saturated} refused");
+    drop(lock);
+    for commit in pending {
+        let _ = commit.await;
+    }
+}
+
+#[tokio::test]
+async fn a_store_at_its_size_cap_fails_commits_instead_of_filling_the_disk() {
+    let fx = fixture();
+    let store = open(
+        &fx,
+        SqliteOptions {
+            max_size_mb: Some(1),
+            ..SqliteOptions::default()
+        },
+    );
+    let big = "x".repeat(60_000);
+    let mut failed = None;
+    for i in 0..100 {
+        if let Err(err) = store
+            .submit(delivery(body(&format!("m.{i}"), &big)))
+            .unwrap()
+            .await
+        {
+            failed = Some((i, err));
+            break;
+        }
+    }
+    let (at, err) = failed.expect("the cap was never reached");
+    assert!(at > 5, "failed too early, at {at}");
+    assert!(err.to_string().contains("full"), "{err}");
+    assert!(err.is_transient());
+}
+
+#[test]
+fn a_database_from_a_newer_hookline_is_refused_with_a_reason() {
+    let fx = fixture();
+    let conn = rusqlite::Connection::open(&fx.path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = SqliteStore::open(&fx.path, SqliteOptions::default()).unwrap_err();
+    assert!(
+        err.to_string().contains("newer than this hookline"),
+        "{err}"
+    );
+}
