@@ -1,8 +1,13 @@
 //! `hookline`: one binary, a file per subcommand. Each subcommand parses its arguments and calls library code.
 
+mod deliveries;
+mod events;
 mod input;
+mod logging;
 mod parse;
+mod serve;
 mod sign;
+mod store;
 
 use std::process::ExitCode;
 
@@ -18,14 +23,22 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Serve(serve::Args),
     Parse(parse::Args),
     Sign(sign::Args),
+    #[command(subcommand)]
+    Events(events::Command),
+    #[command(subcommand)]
+    Deliveries(deliveries::Command),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
         Command::Parse(args) => parse::run(args),
+        Command::Events(command) => events::run(command),
+        Command::Deliveries(command) => deliveries::run(command),
         Command::Sign(args) => sign::run(args),
     };
     match result {

@@ -1,0 +1,349 @@
+//! The server's settings, in rising priority: built-in defaults, a TOML file, then overrides (the binary
+//! passes `HOOKLINE_*` environment variables and command-line flags, already merged by clap), then
+//! [`Config::validate`].
+//!
+//! Secrets are [`Secret`]s, so `{:?}` of a config (and any log line) never shows them.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use hookline_meta::Secret;
+use hookline_store::StoreUrl;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Default body cap: a 1000-entry batch is about 0.3–1 MB, and bodies over 300 KB are seen in the wild.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Every setting of `hookline serve`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to bind.
+    pub listen: String,
+    /// Store URL: `sqlite://PATH` (embedded default).
+    pub database: String,
+    /// Secrets that sign deliveries to `/webhook` (rotation, several apps).
+    #[serde(deserialize_with = "secrets")]
+    pub app_secret: Vec<Secret>,
+    /// Tokens accepted by the subscription handshake on `/webhook`.
+    #[serde(deserialize_with = "secrets")]
+    pub verify_token: Vec<Secret>,
+    /// Bearer token for the admin API.
+    #[serde(default, deserialize_with = "optional_secret")]
+    pub admin_token: Option<Secret>,
+    /// App ids this deployment sends with, so their echoes are classified `this_app`.
+    #[serde(deserialize_with = "list")]
+    pub app_id: Vec<String>,
+    /// Largest accepted body; larger ones are answered 413.
+    pub max_body_bytes: usize,
+    /// Also accept the legacy `X-Hub-Signature` (SHA-1) when a request has no SHA-256 header.
+    pub allow_sha1: bool,
+    /// Deliveries that may wait for the store's writer; beyond that, 503 with `Retry-After`.
+    pub writer_queue: usize,
+    /// Most deliveries committed in one transaction.
+    pub writer_max_batch: usize,
+    /// Seconds announced in `Retry-After` on a 503.
+    pub retry_after_secs: u64,
+    /// Further apps with their own route `/webhook/{name}`, secret and verify token.
+    #[serde(rename = "app")]
+    pub apps: Vec<AppConfig>,
+}
+
+/// One `[[app]]` section: an app with its own route, secrets and tokens.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    /// The route is `/webhook/{name}`: letters, digits, `-` and `_`.
+    pub name: String,
+    #[serde(deserialize_with = "secrets")]
+    pub app_secret: Vec<Secret>,
+    #[serde(default, deserialize_with = "secrets")]
+    pub verify_token: Vec<Secret>,
+    #[serde(default, deserialize_with = "list")]
+    pub app_id: Vec<String>,
+}
+
+/// Settings given on the command line or in `HOOKLINE_*` variables; `None` leaves the file's value.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_sha1: Option<bool>,
+}
+
+/// The built-in defaults, as the first layer.
+#[derive(Serialize)]
+struct Defaults {
+    listen: &'static str,
+    database: &'static str,
+    app_secret: Vec<String>,
+    verify_token: Vec<String>,
+    app_id: Vec<String>,
+    max_body_bytes: usize,
+    allow_sha1: bool,
+    writer_queue: usize,
+    writer_max_batch: usize,
+    retry_after_secs: u64,
+    app: Vec<()>,
+}
+
+const DEFAULTS: fn() -> Defaults = || Defaults {
+    listen: "127.0.0.1:8080",
+    database: "sqlite://hookline.db",
+    app_secret: Vec::new(),
+    verify_token: Vec::new(),
+    app_id: Vec::new(),
+    max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+    allow_sha1: false,
+    writer_queue: 4096,
+    writer_max_batch: 256,
+    retry_after_secs: 5,
+    app: Vec::new(),
+};
+
+/// A configuration that cannot be used, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Load(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults, then `file` (if any), then `overrides`; validated.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(DEFAULTS()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::Load(format!(
+                    "config file {} does not exist; check the --config path (hookline.example.toml shows every setting)",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment.merge(Serialized::defaults(overrides));
+        let config: Config = figment
+            .extract()
+            .map_err(|err| ConfigError::Load(format!("invalid configuration: {err}")))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// A config with built-in defaults and the given secret, for tests and embedding.
+    pub fn with_secret(secret: &str) -> Config {
+        let overrides = Overrides {
+            app_secret: Some(secret.to_owned()),
+            ..Overrides::default()
+        };
+        Figment::from(Serialized::defaults(DEFAULTS()))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .expect("the built-in defaults are valid")
+    }
+
+    /// Checks what serde cannot: a secret somewhere, a usable address and store URL, sane limits.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |msg: String| Err(ConfigError::Invalid(msg));
+        let has_secret =
+            usable(&self.app_secret) || self.apps.iter().any(|a| usable(&a.app_secret));
+        if !has_secret {
+            return invalid(
+                "no app secret is configured, so no delivery could be verified. Set HOOKLINE_APP_SECRET, pass \
+                 --app-secret, or put app_secret in the config file; Meta shows it in the App Dashboard under \
+                 App settings > Basic > App secret (for local testing any string works, e.g. \
+                 --app-secret dev-secret)"
+                    .to_owned(),
+            );
+        }
+        if self.listen.parse::<SocketAddr>().is_err() {
+            return invalid(format!(
+                "listen address {:?} is not IP:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080",
+                self.listen
+            ));
+        }
+        if let Err(err) = StoreUrl::parse(&self.database) {
+            return invalid(err.to_string());
+        }
+        if self.max_body_bytes < 1024 {
+            return invalid(format!(
+                "max_body_bytes = {} is too small for any delivery; the default is {DEFAULT_MAX_BODY_BYTES} (8 MiB)",
+                self.max_body_bytes
+            ));
+        }
+        if self.writer_queue == 0 || self.writer_max_batch == 0 {
+            return invalid("writer_queue and writer_max_batch must be at least 1".to_owned());
+        }
+        self.validate_apps()
+    }
+
+    fn validate_apps(&self) -> Result<(), ConfigError> {
+        let mut names = HashSet::new();
+        for app in &self.apps {
+            let valid_name = !app.name.is_empty()
+                && app
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid_name {
+                return Err(ConfigError::Invalid(format!(
+                    "[[app]] name {:?} cannot be a route segment; use letters, digits, '-' and '_'",
+                    app.name
+                )));
+            }
+            if !names.insert(app.name.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "[[app]] name {:?} appears twice; each app needs its own name",
+                    app.name
+                )));
+            }
+            if !usable(&app.app_secret) {
+                return Err(ConfigError::Invalid(format!(
+                    "[[app]] {:?} has no app_secret; give the secret of that app",
+                    app.name
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn usable(secrets: &[Secret]) -> bool {
+    secrets.iter().any(|s| !s.is_empty())
+}
+
+/// A string, comma-separated, or a list of strings; blanks around commas are dropped.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    // Numeric app ids written without quotes in TOML.
+    Number(u64),
+    Many(Vec<String>),
+}
+
+fn split(value: OneOrMany) -> Vec<String> {
+    let items = match value {
+        OneOrMany::One(one) => one.split(',').map(str::to_owned).collect(),
+        OneOrMany::Number(n) => vec![n.to_string()],
+        OneOrMany::Many(many) => many,
+    };
+    items
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    OneOrMany::deserialize(d).map(split)
+}
+
+fn secrets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Secret>, D::Error> {
+    list(d).map(|items| items.into_iter().map(Secret::new).collect())
+}
+
+fn optional_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+    let value = Option::<String>::deserialize(d)?;
+    Ok(value.filter(|s| !s.is_empty()).map(Secret::new))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        std::fs::write(file.path(), text).unwrap();
+        file
+    }
+
+    #[test]
+    fn defaults_then_file_then_overrides() {
+        let toml =
+            file("listen = \"0.0.0.0:9000\"\napp_secret = \"from-file\"\nmax_body_bytes = 4096\n");
+        let config = Config::load(
+            Some(toml.path()),
+            Overrides {
+                app_secret: Some("new, old".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(config.listen, "0.0.0.0:9000");
+        assert_eq!(config.database, "sqlite://hookline.db");
+        assert_eq!(config.max_body_bytes, 4096);
+        let secrets: Vec<_> = config.app_secret.iter().map(Secret::expose).collect();
+        assert_eq!(secrets, ["new", "old"]);
+    }
+
+    #[test]
+    fn without_a_secret_the_error_says_how_to_set_one() {
+        let err = Config::load(None, Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("HOOKLINE_APP_SECRET") && err.contains("--app-secret"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_secret_never_shows_in_debug_output() {
+        let config = Config::with_secret("s3cr3t-value");
+        assert!(!format!("{config:?}").contains("s3cr3t-value"));
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_named() {
+        let typo = file("app_secret = \"x\"\nmax_body_byte = 10\n");
+        let err = Config::load(Some(typo.path()), Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_body_byte"), "{err}");
+        let bad = file("app_secret = \"x\"\nlisten = \"localhost\"\n");
+        let err = Config::load(Some(bad.path()), Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("IP:PORT"), "{err}");
+        let missing = Config::load(Some(Path::new("/nonexistent/h.toml")), Overrides::default());
+        assert!(missing.unwrap_err().to_string().contains("does not exist"));
+    }
+
+    #[test]
+    fn per_app_sections_need_a_name_and_a_secret() {
+        let ok =
+            file("[[app]]\nname = \"shop\"\napp_secret = [\"a\", \"b\"]\nverify_token = \"t\"\n");
+        let config = Config::load(Some(ok.path()), Overrides::default()).unwrap();
+        assert_eq!(config.apps[0].app_secret.len(), 2);
+        let dup = file(
+            "[[app]]\nname = \"a\"\napp_secret = \"x\"\n[[app]]\nname = \"a\"\napp_secret = \"y\"\n",
+        );
+        let err = Config::load(Some(dup.path()), Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("appears twice"), "{err}");
+        let bad = file("[[app]]\nname = \"a/b\"\napp_secret = \"x\"\n");
+        let err = Config::load(Some(bad.path()), Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("route segment"), "{err}");
+    }
+}

@@ -1,0 +1,48 @@
+//! `/healthz` (the process runs), `/readyz` (the store takes writes) and `/metrics`.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::state::AppState;
+
+/// Longest a readiness probe waits for the writer (it queues behind pending commits).
+const READY_TIMEOUT: Duration = Duration::from_secs(3);
+
+pub(crate) async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
+    let check = tokio::time::timeout(READY_TIMEOUT, state.store.check_writable()).await;
+    match check {
+        Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
+        Ok(Err(err)) => {
+            tracing::warn!("not ready: {err}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: {err}\n"),
+            )
+                .into_response()
+        }
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the store's writer did not answer within 3 s\n",
+        )
+            .into_response(),
+    }
+}
+
+pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+    let text = state.metrics.render(state.store.queue_depth());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}

@@ -1,0 +1,128 @@
+//! hookline's HTTP server: the webhook routes Meta posts to, health checks and metrics.
+//!
+//! [`Server::bind`] opens the store named by the [`Config`] and builds the router on a listener the caller
+//! bound (tests bind port 0); [`Server::run`] serves until the shutdown future resolves, then finishes the
+//! requests in flight (each waits for its commit) and closes the store, so every delivery that got a 200 is
+//! on disk. [`run`] does both.
+//!
+//! - [`config`]: every setting, its defaults and its validation.
+//! - `webhook`: `GET`/`POST /webhook` and `/webhook/{app}` (handshake, verify, parse, commit).
+//! - `health`: `/healthz`, `/readyz`, `/metrics`; [`metrics`]: the counters and histograms.
+//! - `state`: what the handlers share.
+
+pub mod config;
+mod health;
+pub mod metrics;
+mod state;
+mod webhook;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use hookline_store::{EventStore, StoreUrl, WriterOptions};
+use tokio::net::TcpListener;
+
+pub use config::{Config, ConfigError, Overrides};
+use metrics::Metrics;
+use state::AppState;
+
+/// A server with its store open and its listener bound, not yet serving.
+#[derive(Debug)]
+pub struct Server {
+    router: Router,
+    listener: TcpListener,
+    store: Arc<dyn EventStore>,
+    metrics: Arc<Metrics>,
+}
+
+impl Server {
+    /// Opens the store (running migrations) and builds the routes.
+    pub async fn bind(config: &Config, listener: TcpListener) -> anyhow::Result<Server> {
+        config.validate()?;
+        let metrics = Arc::new(Metrics::default());
+        let url = StoreUrl::parse(&config.database)?;
+        let writer = WriterOptions {
+            queue_capacity: config.writer_queue,
+            max_batch: config.writer_max_batch,
+            observer: Some(metrics.clone()),
+        };
+        let store = tokio::task::spawn_blocking(move || hookline_store::open(&url, writer))
+            .await
+            .context("while opening the store")??;
+        let state = AppState::new(config, store.clone(), metrics.clone());
+        let router = router(state, config.max_body_bytes);
+        if config.verify_token.is_empty() && config.apps.iter().all(|a| a.verify_token.is_empty()) {
+            tracing::warn!(
+                "no verify token is configured: subscription checks (GET /webhook) will be refused; \
+                 set HOOKLINE_VERIFY_TOKEN to the token you enter in Meta's App Dashboard"
+            );
+        }
+        Ok(Server {
+            router,
+            listener,
+            store,
+            metrics,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The store, for reading what was received (tests, embedding).
+    pub fn store(&self) -> Arc<dyn EventStore> {
+        self.store.clone()
+    }
+
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight deliveries commit and closes the store.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let addr = self.local_addr()?;
+        tracing::info!(%addr, "hookline is listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("while serving HTTP")?;
+        tracing::info!("stopped accepting; committing what is queued");
+        self.store.close().await;
+        tracing::info!("store closed; bye");
+        Ok(())
+    }
+}
+
+/// Binds the store and serves `listener` until `shutdown` resolves.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    Server::bind(&config, listener).await?.run(shutdown).await
+}
+
+fn router(state: AppState, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route(
+            "/webhook",
+            get(webhook::handshake_default).post(webhook::receive_default),
+        )
+        .route(
+            "/webhook/{app}",
+            get(webhook::handshake_app).post(webhook::receive_app),
+        )
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}

@@ -1,0 +1,264 @@
+//! Prometheus metrics, kept per server instance (no global registry, so several servers in one process,
+//! as in tests, count separately) and rendered in the text exposition format.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hookline_store::{CommitObserver, CommitStats};
+
+/// Every metric the server exports.
+#[derive(Debug)]
+pub struct Metrics {
+    /// Deliveries by outcome: accepted, duplicate, quarantined, bad_signature, too_large, unavailable.
+    deliveries: Family,
+    /// New events by object and kind.
+    events: Family,
+    /// Events that were redeliveries of stored ones.
+    duplicates: AtomicU64,
+    /// Signature failures by reason (missing, malformed, mismatch, sha1_not_enabled, ...).
+    signature_failures: Family,
+    /// POST /webhook latency, from the full body to the answer.
+    latency: Histogram,
+    /// Deliveries per group commit.
+    commit_batch: Histogram,
+    commit_seconds: Histogram,
+    commit_failures: AtomicU64,
+}
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            deliveries: Family::default(),
+            events: Family::default(),
+            duplicates: AtomicU64::new(0),
+            signature_failures: Family::default(),
+            latency: Histogram::new(LATENCY_BUCKETS),
+            commit_batch: Histogram::new(BATCH_BUCKETS),
+            commit_seconds: Histogram::new(LATENCY_BUCKETS),
+            commit_failures: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn delivery(&self, outcome: &'static str) {
+        self.deliveries.add(&[outcome], 1);
+    }
+
+    /// Counts committed events by (object, kind), as labelled by [`object_label`].
+    pub fn events(&self, labels: &[(&'static str, &'static str)]) {
+        let mut counts: BTreeMap<(&'static str, &'static str), u64> = BTreeMap::new();
+        for label in labels {
+            *counts.entry(*label).or_default() += 1;
+        }
+        for ((object, kind), n) in counts {
+            self.events.add(&[object, kind], n);
+        }
+    }
+
+    pub fn duplicates(&self, n: usize) {
+        self.duplicates.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub fn signature_failure(&self, reason: &'static str) {
+        self.signature_failures.add(&[reason], 1);
+    }
+
+    pub fn latency(&self, elapsed: Duration) {
+        self.latency.observe(elapsed.as_secs_f64());
+    }
+
+    /// The text exposition format; `queue_depth` is read from the store at scrape time.
+    pub fn render(&self, queue_depth: usize) -> String {
+        let mut out = String::with_capacity(4096);
+        self.deliveries.render(
+            &mut out,
+            "hookline_deliveries_total",
+            "Webhook deliveries by outcome.",
+            &["outcome"],
+        );
+        self.events.render(
+            &mut out,
+            "hookline_events_total",
+            "New (first-seen) events by object and kind.",
+            &["object", "kind"],
+        );
+        counter(
+            &mut out,
+            "hookline_duplicate_events_total",
+            "Events that were redeliveries of stored events.",
+            &self.duplicates,
+        );
+        self.signature_failures.render(
+            &mut out,
+            "hookline_signature_failures_total",
+            "Deliveries refused for their signature, by reason.",
+            &["reason"],
+        );
+        self.latency.render(
+            &mut out,
+            "hookline_request_duration_seconds",
+            "POST /webhook time from the full body to the answer.",
+        );
+        self.commit_batch.render(
+            &mut out,
+            "hookline_commit_batch_deliveries",
+            "Deliveries per group commit.",
+        );
+        self.commit_seconds.render(
+            &mut out,
+            "hookline_commit_duration_seconds",
+            "Time of one group commit, BEGIN to durable COMMIT.",
+        );
+        counter(
+            &mut out,
+            "hookline_commit_failures_total",
+            "Group commits that failed (their deliveries were answered 503).",
+            &self.commit_failures,
+        );
+        let _ = writeln!(
+            out,
+            "# HELP hookline_writer_queue_depth Deliveries waiting for the store's writer."
+        );
+        let _ = writeln!(out, "# TYPE hookline_writer_queue_depth gauge");
+        let _ = writeln!(out, "hookline_writer_queue_depth {queue_depth}");
+        out
+    }
+}
+
+impl CommitObserver for Metrics {
+    fn committed(&self, stats: CommitStats) {
+        self.commit_batch.observe(stats.deliveries as f64);
+        self.commit_seconds.observe(stats.elapsed.as_secs_f64());
+        if !stats.ok {
+            self.commit_failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The `object` label: `page`, `instagram` or `other`, so a body cannot create label values at will.
+pub fn object_label(object: Option<&str>) -> &'static str {
+    match object {
+        Some("page") => "page",
+        Some("instagram") => "instagram",
+        _ => "other",
+    }
+}
+
+fn counter(out: &mut String, name: &str, help: &str, value: &AtomicU64) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
+}
+
+/// A counter with labels.
+#[derive(Debug, Default)]
+struct Family(Mutex<BTreeMap<Vec<&'static str>, u64>>);
+
+impl Family {
+    /// Label values are names from small fixed sets (outcomes, kinds, reasons, three objects).
+    fn add(&self, labels: &[&'static str], n: u64) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get_mut(labels) {
+            Some(count) => *count += n,
+            None => {
+                map.insert(labels.to_vec(), n);
+            }
+        }
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str, label_names: &[&str]) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for (values, count) in map.iter() {
+            let labels: Vec<String> = label_names
+                .iter()
+                .zip(values)
+                .map(|(k, v)| format!("{k}=\"{v}\""))
+                .collect();
+            let _ = writeln!(out, "{name}{{{}}} {count}", labels.join(","));
+        }
+    }
+}
+
+/// A histogram with fixed buckets; sums are kept in microunits to stay in atomics.
+#[derive(Debug)]
+struct Histogram {
+    bounds: &'static [f64],
+    buckets: Vec<AtomicU64>,
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Self {
+        Self {
+            bounds,
+            buckets: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
+            count: AtomicU64::new(0),
+            sum_micros: AtomicU64::new(0),
+        }
+    }
+
+    fn observe(&self, value: f64) {
+        if let Some(i) = self.bounds.iter().position(|b| value <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add((value * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (bound, bucket) in self.bounds.iter().zip(&self.buckets) {
+            cumulative += bucket.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_families_and_cumulative_histograms() {
+        let m = Metrics::default();
+        m.delivery("accepted");
+        m.delivery("accepted");
+        m.delivery("bad_signature");
+        m.events(&[
+            ("page", "message"),
+            (object_label(Some("x")), "unknown"),
+            ("page", "message"),
+        ]);
+        m.latency(Duration::from_micros(700));
+        m.latency(Duration::from_millis(3));
+        let text = m.render(7);
+        assert!(
+            text.contains("hookline_deliveries_total{outcome=\"accepted\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("hookline_deliveries_total{outcome=\"bad_signature\"} 1"));
+        assert!(text.contains("hookline_events_total{object=\"page\",kind=\"message\"} 2"));
+        assert!(text.contains("hookline_events_total{object=\"other\",kind=\"unknown\"} 1"));
+        assert!(text.contains("hookline_request_duration_seconds_bucket{le=\"0.0005\"} 0"));
+        assert!(text.contains("hookline_request_duration_seconds_bucket{le=\"0.001\"} 1"));
+        assert!(text.contains("hookline_request_duration_seconds_bucket{le=\"0.005\"} 2"));
+        assert!(text.contains("hookline_request_duration_seconds_count 2"));
+        assert!(text.contains("hookline_writer_queue_depth 7"));
+    }
+}

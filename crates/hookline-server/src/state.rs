@@ -1,0 +1,84 @@
+//! What every request handler shares: the routes' verifiers, the store and the metrics.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::http::HeaderValue;
+use hookline_meta::{Handshake, ParseOptions, Secret, Verifier};
+use hookline_store::EventStore;
+
+use crate::config::{AppConfig, Config};
+use crate::metrics::Metrics;
+
+/// One webhook route: `/webhook` (`name: None`) or `/webhook/{name}` for a configured app.
+#[derive(Debug)]
+pub(crate) struct Route {
+    pub name: Option<String>,
+    pub verifier: Verifier,
+    pub handshake: Handshake,
+    pub parse: ParseOptions,
+}
+
+impl Route {
+    fn new(
+        name: Option<String>,
+        secrets: &[Secret],
+        tokens: &[Secret],
+        app_ids: &[String],
+        allow_sha1: bool,
+    ) -> Self {
+        Route {
+            name,
+            verifier: Verifier::new(secrets.to_vec()).allow_legacy_sha1(allow_sha1),
+            handshake: Handshake::new(tokens.to_vec()),
+            parse: ParseOptions {
+                own_app_ids: app_ids.to_vec(),
+            },
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct AppState {
+    /// `/webhook`, when top-level secrets are configured.
+    pub default: Option<Arc<Route>>,
+    pub apps: Arc<HashMap<String, Arc<Route>>>,
+    pub store: Arc<dyn EventStore>,
+    pub metrics: Arc<Metrics>,
+    pub retry_after: HeaderValue,
+}
+
+impl AppState {
+    pub(crate) fn new(config: &Config, store: Arc<dyn EventStore>, metrics: Arc<Metrics>) -> Self {
+        let default = config.app_secret.iter().any(|s| !s.is_empty()).then(|| {
+            Arc::new(Route::new(
+                None,
+                &config.app_secret,
+                &config.verify_token,
+                &config.app_id,
+                config.allow_sha1,
+            ))
+        });
+        let apps = config
+            .apps
+            .iter()
+            .map(|app: &AppConfig| {
+                let route = Route::new(
+                    Some(app.name.clone()),
+                    &app.app_secret,
+                    &app.verify_token,
+                    &app.app_id,
+                    config.allow_sha1,
+                );
+                (app.name.clone(), Arc::new(route))
+            })
+            .collect();
+        AppState {
+            default,
+            apps: Arc::new(apps),
+            store,
+            metrics,
+            retry_after: HeaderValue::from(config.retry_after_secs),
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! `hookline events list`: the stored events, oldest first (CONTRACTS.md section 4).
+
+use std::io::{BufWriter, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use hookline_store::{EventQuery, StoredEvent};
+use serde_json::json;
+
+use crate::store::{StoreArgs, open_existing, rfc3339, runtime};
+
+/// Read the events hookline has stored.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    List(ListArgs),
+}
+
+/// List stored events, oldest first. Each distinct event is stored once, however often it was delivered.
+///
+/// With --json, one object per line with the keys of `hookline parse` (object, entry_id, channel, kind,
+/// field, sender, sender_user_ref, recipient, timestamp_ms, mid, dedup_key) plus id, received_at,
+/// delivery_id, duplicates and conversation_key.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+
+    /// Only events of this kind (message, reaction, read, ...).
+    #[arg(long)]
+    kind: Option<String>,
+
+    /// Only events of this conversation (its key, as shown by --json).
+    #[arg(long)]
+    conversation: Option<String>,
+
+    /// Only events with an id above this one (to continue a listing).
+    #[arg(long)]
+    after: Option<i64>,
+
+    /// At most this many events.
+    #[arg(long)]
+    limit: Option<usize>,
+
+    /// One JSON object per line.
+    #[arg(long)]
+    json: bool,
+
+    /// Add each event's raw JSON (with --json).
+    #[arg(long)]
+    raw: bool,
+}
+
+/// Events are read in pages of this size, so a listing of millions starts at once.
+const PAGE: usize = 1000;
+
+pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+    let Command::List(args) = command;
+    let store = open_existing(&args.store)?;
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut remaining = args.limit.unwrap_or(usize::MAX);
+    let mut after = args.after;
+    runtime()?.block_on(async {
+        while remaining > 0 {
+            let query = EventQuery {
+                kind: args.kind.clone(),
+                conversation_key: args.conversation.clone(),
+                after_id: after,
+                limit: remaining.min(PAGE),
+                with_raw: args.raw && args.json,
+            };
+            let events = store.list_events(query).await?;
+            for event in &events {
+                write_event(&mut out, event, args.json)?;
+            }
+            remaining -= events.len();
+            match events.last() {
+                Some(last) if events.len() == PAGE => after = Some(last.id),
+                _ => break,
+            }
+        }
+        store.close().await;
+        out.flush().context("while writing events")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_event(out: &mut impl Write, event: &StoredEvent, as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        let mut line = json!({
+            "object": event.object,
+            "entry_id": event.entry_id,
+            "channel": event.channel,
+            "kind": event.kind,
+            "field": event.field,
+            "sender": event.sender,
+            "sender_user_ref": event.user_ref,
+            "recipient": event.recipient,
+            "timestamp_ms": event.timestamp_ms,
+            "mid": event.mid,
+            "dedup_key": event.dedup_key,
+            "id": event.id,
+            "received_at": rfc3339(event.received_at_ms),
+            "delivery_id": event.delivery_id,
+            "duplicates": event.duplicates,
+            "conversation_key": event.conversation_key,
+        });
+        if let Some(raw) = &event.raw {
+            let raw: serde_json::Value = serde_json::from_str(raw)
+                .unwrap_or_else(|_| serde_json::Value::String(raw.clone()));
+            line["raw"] = raw;
+        }
+        serde_json::to_writer(&mut *out, &line).context("while writing events")?;
+        writeln!(out).context("while writing events")?;
+        return Ok(());
+    }
+    let who = event
+        .sender
+        .as_deref()
+        .or(event.user_ref.as_deref())
+        .unwrap_or("-");
+    writeln!(
+        out,
+        "{:>8}  {}  {:<9}  {:<22}  {} -> {}  {}",
+        event.id,
+        rfc3339(event.received_at_ms),
+        event.object.as_deref().unwrap_or("-"),
+        event.kind,
+        who,
+        event.recipient.as_deref().unwrap_or("-"),
+        event
+            .mid
+            .as_deref()
+            .or(event.field.as_deref())
+            .unwrap_or(""),
+    )
+    .context("while writing events")
+}

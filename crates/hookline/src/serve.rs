@@ -1,0 +1,112 @@
+//! `hookline serve`: receive Meta webhooks into the store (CONTRACTS.md section 3).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use hookline_server::{Config, Overrides};
+
+use crate::logging;
+
+/// Receive Meta webhook deliveries: verify each signature, store it durably, answer 200.
+///
+/// Settings come from, in rising priority: built-in defaults, the TOML file given with --config, the
+/// HOOKLINE_* environment variables, and these flags. hookline.example.toml lists every setting.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A TOML config file (see hookline.example.toml).
+    #[arg(long, env = "HOOKLINE_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Address to bind [default: 127.0.0.1:8080].
+    #[arg(long, env = "HOOKLINE_LISTEN")]
+    listen: Option<String>,
+
+    /// Store URL: sqlite://PATH (embedded) [default: sqlite://hookline.db].
+    #[arg(long, env = "HOOKLINE_DATABASE")]
+    database: Option<String>,
+
+    /// App secret(s) that sign deliveries, comma-separated (rotation, several apps). Required.
+    #[arg(long, env = "HOOKLINE_APP_SECRET", hide_env_values = true)]
+    app_secret: Option<String>,
+
+    /// Token(s) accepted in the subscription handshake, comma-separated.
+    #[arg(long, env = "HOOKLINE_VERIFY_TOKEN", hide_env_values = true)]
+    verify_token: Option<String>,
+
+    /// Bearer token for the admin API.
+    #[arg(long, env = "HOOKLINE_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+
+    /// App ids this deployment sends with, so their echoes are classified `this_app` (comma-separated).
+    #[arg(long = "app-id", env = "HOOKLINE_APP_ID")]
+    app_id: Option<String>,
+
+    /// Largest accepted body in bytes; larger ones are answered 413 [default: 8388608].
+    #[arg(long, env = "HOOKLINE_MAX_BODY_BYTES")]
+    max_body_bytes: Option<usize>,
+
+    /// Also accept the legacy X-Hub-Signature (SHA-1) header when X-Hub-Signature-256 is absent.
+    #[arg(long, env = "HOOKLINE_ALLOW_SHA1", num_args = 0..=1, default_missing_value = "true")]
+    allow_sha1: Option<bool>,
+
+    #[command(flatten)]
+    log: logging::LogArgs,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    logging::init(&args.log)?;
+    let overrides = Overrides {
+        listen: args.listen,
+        database: args.database,
+        app_secret: args.app_secret,
+        verify_token: args.verify_token,
+        admin_token: args.admin_token,
+        app_id: args.app_id,
+        max_body_bytes: args.max_body_bytes,
+        allow_sha1: args.allow_sha1,
+    };
+    let config = Config::load(args.config.as_deref(), overrides)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("while starting the async runtime")?;
+    runtime.block_on(serve(config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}; is another process using it? choose another with --listen",
+                config.listen
+            )
+        })?;
+    let server = hookline_server::Server::bind(&config, listener).await?;
+    server.run(shutdown_signal()).await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested");
+}
