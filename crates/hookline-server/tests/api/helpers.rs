@@ -1,0 +1,173 @@
+//! `TestApp`: a running server, a client, and reads of what it stored.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hookline_meta::signature::{sign, sign_sha1};
+use hookline_server::{Config, Server};
+use hookline_store::{DeliveryQuery, EventQuery, EventStore, StoredDelivery, StoredEvent};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const SECRET: &str = "test-app-secret";
+pub const TOKEN: &str = "test-verify-token";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn EventStore>,
+    pub db_path: PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+    serving: Option<JoinHandle<anyhow::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A server whose config `adjust` may change; the database is a fresh file unless `adjust` sets one.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("hookline.db");
+        let mut config = Config::with_secret(SECRET);
+        config.verify_token = vec![TOKEN.into()];
+        config.database = format!("sqlite://{}", db_path.display());
+        adjust(&mut config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = Server::bind(&config, listener).await.unwrap();
+        let base = format!("http://{}", server.local_addr().unwrap());
+        let store = server.store();
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let serving = tokio::spawn(server.run(async {
+            let _ = stop.await;
+        }));
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            store,
+            db_path,
+            shutdown: Some(shutdown),
+            serving: Some(serving),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POSTs `body` to `path` with the given headers.
+    pub async fn post(
+        &self,
+        path: &str,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// POSTs `body` to `/webhook` signed with the test secret, as Meta would.
+    pub async fn post_signed(&self, body: &[u8]) -> reqwest::Response {
+        let signature = sign(SECRET.as_bytes(), body);
+        self.post(
+            "/webhook",
+            body,
+            &[
+                ("x-hub-signature-256", &signature),
+                ("x-hub-signature", &sign_sha1(SECRET.as_bytes(), body)),
+                ("facebook-api-version", "v25.0"),
+                ("user-agent", "facebookexternalua"),
+            ],
+        )
+        .await
+    }
+
+    /// A signed POST to `/webhook` as a task of its own, for concurrent deliveries; yields the status.
+    pub fn spawn_signed(&self, body: Vec<u8>) -> JoinHandle<u16> {
+        let request = self
+            .client
+            .post(self.url("/webhook"))
+            .header("x-hub-signature-256", sign(SECRET.as_bytes(), &body))
+            .body(body);
+        tokio::spawn(async move { request.send().await.map_or(0, |r| r.status().as_u16()) })
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn events(&self) -> Vec<StoredEvent> {
+        let query = EventQuery {
+            limit: 100_000,
+            with_raw: true,
+            ..EventQuery::default()
+        };
+        self.store.list_events(query).await.unwrap()
+    }
+
+    pub async fn deliveries(&self) -> Vec<StoredDelivery> {
+        let query = DeliveryQuery {
+            limit: 100_000,
+            with_body: true,
+            ..DeliveryQuery::default()
+        };
+        self.store.list_deliveries(query).await.unwrap()
+    }
+
+    /// Stops the server as SIGTERM would and waits for it to finish.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.serving.take().unwrap().await.unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// The fixtures of `hookline-meta` (Meta's examples and hookline's own edge cases), by file name.
+pub fn fixtures() -> Vec<(String, Vec<u8>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hookline-meta/tests/fixtures");
+    let mut files = Vec::new();
+    for dir in [root.clone(), root.join("extra")] {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "json") {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                files.push((name, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() > 100, "fixtures missing");
+    files
+}
+
+/// A body in Meta's wire form (compact, `\uXXXX`, `\/`).
+pub fn wire(body: &[u8]) -> Vec<u8> {
+    hookline_meta::wire::reencode(body).unwrap()
+}
+
+/// A one-message Messenger delivery with the given mid.
+pub fn message(mid: &str) -> Vec<u8> {
+    format!(
+        r#"{{"object":"page","entry":[{{"id":"100","time":1700000000000,"messaging":[{{"sender":{{"id":"7"}},"recipient":{{"id":"100"}},"timestamp":1700000000000,"message":{{"mid":"{mid}","text":"hello"}}}}]}}]}}"#
+    )
+    .into_bytes()
+}

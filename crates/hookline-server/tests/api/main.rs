@@ -1,0 +1,8 @@
+//! API tests through real HTTP: a server on port 0 with its own store in a temporary directory.
+
+mod apps;
+mod handshake;
+mod health;
+mod helpers;
+mod ingest;
+mod store_failures;
