@@ -346,4 +346,19 @@ mod tests {
             .to_string();
         assert!(err.contains("route segment"), "{err}");
     }
+
+    #[test]
+    fn the_example_file_loads_and_states_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../hookline.example.toml");
+        let example = Config::load(Some(&path), Overrides::default()).unwrap();
+        let defaults = Config::with_secret("x");
+        assert_eq!(example.listen, defaults.listen);
+        assert_eq!(example.database, defaults.database);
+        assert_eq!(example.max_body_bytes, defaults.max_body_bytes);
+        assert_eq!(example.allow_sha1, defaults.allow_sha1);
+        assert_eq!(example.writer_queue, defaults.writer_queue);
+        assert_eq!(example.writer_max_batch, defaults.writer_max_batch);
+        assert_eq!(example.retry_after_secs, defaults.retry_after_secs);
+        assert_eq!(example.app_secret[0].expose(), "dev-secret");
+    }
 }

@@ -84,22 +84,45 @@ impl Server {
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight deliveries commit and closes the store.
+    ///
+    /// Requests still running [`DRAIN_DEADLINE`] after shutdown began (a client stalling its upload) are
+    /// abandoned, so a stuck client cannot keep the process alive past a supervisor's grace period.
+    /// Their deliveries were not acknowledged, so Meta retries them.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let addr = self.local_addr()?;
         tracing::info!(%addr, "hookline is listening");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("while serving HTTP")?;
+        let begun = Arc::new(tokio::sync::Notify::new());
+        let signal = {
+            let begun = begun.clone();
+            async move {
+                shutdown.await;
+                begun.notify_one();
+            }
+        };
+        let serving = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
+        let deadline = async {
+            begun.notified().await;
+            tokio::time::sleep(DRAIN_DEADLINE).await;
+        };
+        tokio::select! {
+            served = serving => served.context("while serving HTTP")?,
+            () = deadline => tracing::warn!(
+                "requests still running {}s after shutdown began were abandoned (not acknowledged)",
+                DRAIN_DEADLINE.as_secs()
+            ),
+        }
         tracing::info!("stopped accepting; committing what is queued");
         self.store.close().await;
         tracing::info!("store closed; bye");
         Ok(())
     }
 }
+
+/// How long shutdown waits for requests in flight.
+pub const DRAIN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Binds the store and serves `listener` until `shutdown` resolves.
 pub async fn run(

@@ -8,6 +8,9 @@
 //!   `(conversation_key, timestamp_ms)` for conversation views. The raw JSON of an event is a span of
 //!   its delivery's body (`raw_start`, `raw_len`) rather than a second copy of the same bytes.
 //! - `redeliveries` links each later delivery to the stored events it repeated.
+//! - No foreign-key constraints: the single writer keeps `delivery_id` consistent, and a deferred
+//!   constraint would make SQLite scan `events` for children on every delivery insert (the bundled
+//!   SQLite enforces foreign keys by default), which made appends slower as the store grew.
 
 use rusqlite::Connection;
 
@@ -31,7 +34,7 @@ CREATE TABLE deliveries (
 CREATE TABLE events (
     id               INTEGER PRIMARY KEY,
     dedup_key        TEXT NOT NULL,
-    delivery_id      INTEGER NOT NULL REFERENCES deliveries (id) DEFERRABLE INITIALLY DEFERRED,
+    delivery_id      INTEGER NOT NULL,
     received_at_ms   INTEGER NOT NULL,
     object           TEXT,
     entry_id         TEXT,
