@@ -3,8 +3,10 @@
 //!
 //! - [`schema`]: tables, indexes and migrations.
 //! - [`writer`]: the single writer thread and its group commit.
+//! - [`checkpoint`]: WAL checkpoints on their own thread, off the commit path.
 //! - [`read`]: queries on separate read-only connections.
 
+mod checkpoint;
 mod read;
 mod schema;
 mod writer;
@@ -55,6 +57,8 @@ pub struct SqliteStore {
     depth: Arc<AtomicUsize>,
     healthy: Arc<AtomicBool>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// Dropping it stops the checkpoint thread.
+    checkpoints: Mutex<Option<(SyncSender<()>, JoinHandle<()>)>>,
     readers: Arc<Readers>,
 }
 
@@ -79,6 +83,11 @@ impl SqliteStore {
                 location: path.display().to_string(),
                 message: format!("cannot start the writer thread: {err}"),
             })?;
+        let checkpoints =
+            start_checkpoints(path, options.busy_timeout).map_err(|err| StoreError::Open {
+                location: path.display().to_string(),
+                message: format!("cannot start the checkpoint thread: {err}"),
+            })?;
         tracing::info!(path = %path.display(), schema = schema::current_version(), "sqlite store open");
         Ok(Self {
             path: path.to_owned(),
@@ -87,6 +96,7 @@ impl SqliteStore {
             depth,
             healthy,
             writer: Mutex::new(Some(thread)),
+            checkpoints: Mutex::new(Some(checkpoints)),
             readers: Arc::new(Readers::new(path.to_owned(), options.busy_timeout)),
         })
     }
@@ -122,6 +132,21 @@ impl SqliteStore {
                 .map_err(StoreError::query)?
         })
     }
+}
+
+fn start_checkpoints(
+    path: &Path,
+    busy_timeout: Duration,
+) -> std::io::Result<(SyncSender<()>, JoinHandle<()>)> {
+    let (stop, stopped) = sync_channel(1);
+    let checkpointer = checkpoint::Checkpointer {
+        path: path.to_owned(),
+        busy_timeout,
+    };
+    let thread = std::thread::Builder::new()
+        .name("hookline-sqlite-checkpoint".into())
+        .spawn(move || checkpointer.run(stopped))?;
+    Ok((stop, thread))
 }
 
 fn open_writer(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connection> {
@@ -187,9 +212,18 @@ impl EventStore for SqliteStore {
             // Dropping the only sender lets the writer drain what is queued, then return.
             self.jobs.write().unwrap_or_else(|e| e.into_inner()).take();
             let thread = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
-            if let Some(thread) = thread {
-                let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-            }
+            let checkpoints = self
+                .checkpoints
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Some(thread) = thread {
+                    let _ = thread.join();
+                }
+                stop_checkpoints(checkpoints);
+            })
+            .await;
         })
     }
 }
@@ -200,5 +234,18 @@ impl Drop for SqliteStore {
         if let Some(thread) = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = thread.join();
         }
+        stop_checkpoints(
+            self.checkpoints
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+        );
+    }
+}
+
+fn stop_checkpoints(checkpoints: Option<(SyncSender<()>, JoinHandle<()>)>) {
+    if let Some((stop, thread)) = checkpoints {
+        drop(stop);
+        let _ = thread.join();
     }
 }
