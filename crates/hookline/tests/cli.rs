@@ -1,4 +1,5 @@
-//! The `hookline` binary as a user runs it: `parse` and `sign` (CONTRACTS.md sections 1 and 2).
+//! The `hookline` binary as a user runs it: `parse`, `sign`, `events list`, `deliveries list`, and `serve`'s
+//! refusal to start without a secret (CONTRACTS.md sections 1-4).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,6 +36,9 @@ fn hookline(args: &[&str], stdin: Option<&[u8]>) -> Output {
         .args(args)
         .env_remove("HOOKLINE_APP_ID")
         .env_remove("HOOKLINE_SIGN_SECRET")
+        .env_remove("HOOKLINE_APP_SECRET")
+        .env_remove("HOOKLINE_DATABASE")
+        .env_remove("HOOKLINE_CONFIG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -158,4 +162,168 @@ fn sign_without_a_secret_says_how_to_give_one() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("--secret"), "{stderr}");
+}
+
+/// A store holding one delivery of `m65_batch_multi_entry.json` twice and one quarantined body.
+fn stored(dir: &Path) -> String {
+    use hookline_store::{Content, EventStore, NewDelivery, NewEvent};
+    let path = dir.join("cli.db");
+    let body = std::fs::read(fixture("m65_batch_multi_entry.json")).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = hookline_store::sqlite::SqliteStore::open(&path, Default::default()).unwrap();
+        let events: Vec<_> = hookline_meta::parse(&body)
+            .unwrap()
+            .iter()
+            .map(|e| NewEvent::from_event(e, &body))
+            .collect();
+        let delivery = |body: Vec<u8>, content: Content| NewDelivery {
+            received_at_ms: 1_767_610_000_123,
+            app: None,
+            secret_index: Some(0),
+            signature: None,
+            api_version: Some("v25.0".into()),
+            user_agent: None,
+            body: body.into(),
+            content,
+        };
+        for _ in 0..2 {
+            let d = delivery(body.clone(), Content::Events(events.clone()));
+            store.submit(d).unwrap().await.unwrap();
+        }
+        let broken = Content::Quarantined {
+            reason: "expected value at line 1 column 2".into(),
+        };
+        store
+            .submit(delivery(b"{x".to_vec(), broken))
+            .unwrap()
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    format!("sqlite://{}", path.display())
+}
+
+#[test]
+fn events_list_prints_each_stored_event_once_with_the_contract_keys_id_and_received_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = stored(dir.path());
+    let output = hookline(&["events", "list", "--database", &database, "--json"], None);
+    assert!(output.status.success(), "{output:?}");
+    let events = lines(&output);
+    assert_eq!(events.len(), 4);
+    for event in &events {
+        let object = event.as_object().unwrap();
+        for key in CONTRACT_KEYS.iter().chain(&["id", "received_at"]) {
+            assert!(object.contains_key(*key), "{key} missing in {event}");
+        }
+        assert_eq!(event["duplicates"], 1);
+        assert_eq!(event["received_at"], "2026-01-05T10:46:40.123Z");
+    }
+    let ids: Vec<_> = events.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [1, 2, 3, 4]);
+    let reads = hookline(
+        &[
+            "events",
+            "list",
+            "--database",
+            &database,
+            "--json",
+            "--kind",
+            "read",
+            "--raw",
+        ],
+        None,
+    );
+    let reads = lines(&reads);
+    assert_eq!(reads.len(), 1);
+    assert!(reads[0]["raw"]["read"]["watermark"].is_number());
+    let text = hookline(
+        &["events", "list", "--database", &database, "--limit", "2"],
+        None,
+    );
+    assert_eq!(String::from_utf8(text.stdout).unwrap().lines().count(), 2);
+}
+
+#[test]
+fn deliveries_list_shows_redeliveries_and_quarantined_bodies() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = stored(dir.path());
+    let output = hookline(
+        &[
+            "deliveries",
+            "list",
+            "--database",
+            &database,
+            "--json",
+            "--body",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{output:?}");
+    let deliveries = lines(&output);
+    let summary: Vec<_> = deliveries
+        .iter()
+        .map(|d| {
+            (
+                d["outcome"].as_str().unwrap(),
+                d["duplicate"].as_bool().unwrap(),
+                d["new_event_count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("accepted", false, 4),
+            ("accepted", true, 0),
+            ("quarantined", false, 0)
+        ]
+    );
+    assert_eq!(deliveries[2]["body"], "{x");
+    assert!(
+        deliveries[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("column 2")
+    );
+    let quarantined = hookline(
+        &[
+            "deliveries",
+            "list",
+            "--database",
+            &database,
+            "--outcome",
+            "quarantined",
+        ],
+        None,
+    );
+    let text = String::from_utf8(quarantined.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1);
+    assert!(text.contains("quarantined: expected value"), "{text}");
+}
+
+#[test]
+fn listing_a_store_that_does_not_exist_says_how_to_make_one() {
+    let output = hookline(
+        &["events", "list", "--database", "sqlite:///nonexistent/h.db"],
+        None,
+    );
+    assert!(!output.status.success());
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert!(err.contains("hookline serve"), "{err}");
+}
+
+#[test]
+fn serve_without_a_secret_refuses_to_start_and_says_how_to_set_one() {
+    let output = hookline(&["serve", "--listen", "127.0.0.1:0"], None);
+    assert!(!output.status.success());
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        err.contains("HOOKLINE_APP_SECRET") && err.contains("--app-secret"),
+        "{err}"
+    );
 }
