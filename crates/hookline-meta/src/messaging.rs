@@ -86,6 +86,17 @@ pub(crate) fn decode<'a>(raw: &'a str, own_app_ids: &[String]) -> Result<Decoded
     }
 }
 
+/// Reads the messaging event at the start of `text`, which runs on past the event (the rest of the body), and
+/// says how many bytes the event took. The typed read has to walk every byte of the event anyway, so letting
+/// it find where the event ends spares the envelope scanner a pass of its own. `None` when the read fails for
+/// any reason: the caller then finds the end itself and [`decode`]s the span, which tells bad JSON from an
+/// event of an unexpected shape.
+pub(crate) fn read_leading(text: &str) -> Option<(Wire<'_>, usize)> {
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Wire<'_>>();
+    let wire = stream.next()?.ok()?;
+    Some((wire, stream.byte_offset()))
+}
+
 /// True when `raw` is an object with a `sender` or `recipient` and a messaging kind key: the test for
 /// `changes[]` values and bare bodies that carry messaging events.
 pub(crate) fn is_messaging_shaped(raw: &str) -> bool {
@@ -96,8 +107,9 @@ pub(crate) fn is_messaging_shaped(raw: &str) -> bool {
     (has("sender") || has("recipient")) && KIND_KEYS.iter().any(|key| has(key))
 }
 
-#[derive(Default)]
-struct Wire<'a> {
+/// A messaging event as read, before the options that classify it are applied ([`Wire::finish`]).
+#[derive(Debug, Default)]
+pub(crate) struct Wire<'a> {
     sender: Option<Party<'a>>,
     recipient: Option<Party<'a>>,
     timestamp: Option<Timestamp<'a>>,
@@ -108,7 +120,7 @@ struct Wire<'a> {
 }
 
 impl<'a> Wire<'a> {
-    fn finish(self, own_app_ids: &[String]) -> Decoded<'a> {
+    pub(crate) fn finish(self, own_app_ids: &[String]) -> Decoded<'a> {
         let (sender, mut sender_user_ref) = split_party(self.sender);
         let mut kind = self.kind;
         match &mut kind {

@@ -4,12 +4,12 @@ use serde::Deserialize;
 
 use crate::call::Call;
 use crate::change::{Change, ChangeValue};
-use crate::envelope::{self, Envelope};
+use crate::envelope::{self, Envelope, Item};
 use crate::error::ParseError;
 use crate::event::{Channel, Event, EventKind, Unknown};
 use crate::id::Id;
 use crate::json::{is_valid, lenient};
-use crate::messaging;
+use crate::messaging::{self, Decoded};
 use crate::raw::RawJson;
 use crate::signature::VerifiedBody;
 use crate::text::Text;
@@ -103,7 +103,7 @@ fn events<'a>(envelope: Envelope<'a>, options: &ParseOptions) -> Result<Vec<Even
             events.push(context.event(anomaly.channel.clone(), anomaly.kind(), anomaly.raw));
         }
         while let Some(item) = items.next_if(|item| item.entry == index) {
-            events.push(item_event(&context, item.channel, item.raw, options)?);
+            events.push(item_event(&context, item, options)?);
         }
     }
     Ok(events)
@@ -137,13 +137,19 @@ impl<'a> Context<'a> {
 
 fn item_event<'a>(
     context: &Context<'a>,
-    channel: Channel<'a>,
-    raw: &'a str,
+    item: Item<'a>,
     options: &ParseOptions,
 ) -> Result<Event<'a>, NotJson> {
+    let Item {
+        channel, raw, read, ..
+    } = item;
     match channel {
         Channel::Messaging | Channel::Standby => {
-            messaging_event(context, channel, raw, raw, options)
+            let decoded = match read {
+                Some(wire) => wire.finish(&options.own_app_ids),
+                None => messaging::decode(raw, &options.own_app_ids)?,
+            };
+            Ok(messaging_event(context, channel, decoded, raw))
         }
         Channel::Changes | Channel::Body => change_event(context, channel, raw, options),
         Channel::Calls => call_event(context, raw),
@@ -157,15 +163,13 @@ fn item_event<'a>(
     }
 }
 
-/// A messaging event read from `value`; `raw` is what the event keeps (the item it arrived as).
+/// A decoded messaging event; `raw` is what the event keeps (the item it arrived as).
 fn messaging_event<'a>(
     context: &Context<'a>,
     channel: Channel<'a>,
-    value: &'a str,
+    decoded: Decoded<'a>,
     raw: &'a str,
-    options: &ParseOptions,
-) -> Result<Event<'a>, NotJson> {
-    let decoded = messaging::decode(value, &options.own_app_ids)?;
+) -> Event<'a> {
     let kind = decoded.kind.unwrap_or_else(|| {
         EventKind::Unknown(Unknown {
             field: None,
@@ -178,7 +182,7 @@ fn messaging_event<'a>(
     event.recipient = decoded.recipient;
     event.timestamp = decoded.timestamp.or(event.timestamp);
     event.hop_context = decoded.hop_context.or(event.hop_context);
-    Ok(event)
+    event
 }
 
 /// A `changes[]` item, or a bare `{"field","value"}` body.
@@ -220,7 +224,8 @@ fn change_event<'a>(
     };
     let value = wire.value.map(|v| v.get());
     if let Some(value) = value.filter(|value| messaging::is_messaging_shaped(value)) {
-        return messaging_event(context, channel, value, raw, options);
+        let decoded = messaging::decode(value, &options.own_app_ids)?;
+        return Ok(messaging_event(context, channel, decoded, raw));
     }
     let field: Option<Text<'a>> = lenient(wire.field);
     let times: Option<ValueTimes<'a>> = value.and_then(|v| serde_json::from_str(v).ok());
