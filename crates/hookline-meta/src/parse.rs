@@ -91,7 +91,7 @@ fn events<'a>(envelope: Envelope<'a>, options: &ParseOptions) -> Result<Vec<Even
     if let Some(body) = envelope.bare {
         events.push(change_event(&body_context, Channel::Body, body, options)?);
     }
-    let mut items = envelope.items.into_iter().peekable();
+    let mut items = envelope.items.into_iter();
     for (index, entry) in envelope.entries.into_iter().enumerate() {
         let context = Context {
             object: object.clone(),
@@ -102,7 +102,14 @@ fn events<'a>(envelope: Envelope<'a>, options: &ParseOptions) -> Result<Vec<Even
         for anomaly in entry.anomalies {
             events.push(context.event(anomaly.channel.clone(), anomaly.kind(), anomaly.raw));
         }
-        while let Some(item) = items.next_if(|item| item.entry == index) {
+        // An entry's items are next to each other. Counting them first, by reference, spares a copy of each
+        // item into and out of a peek slot.
+        let count = items
+            .as_slice()
+            .iter()
+            .take_while(|item| item.entry == index)
+            .count();
+        for item in items.by_ref().take(count) {
             events.push(item_event(&context, item, options)?);
         }
     }
