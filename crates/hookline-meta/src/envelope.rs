@@ -52,8 +52,9 @@ pub(crate) struct Item<'a> {
     pub entry: usize,
     pub channel: Channel<'a>,
     pub raw: &'a str,
-    /// A messaging or standby event the scanner has already read (see [`messaging::read_leading`]).
-    pub read: Option<Wire<'a>>,
+    /// A messaging or standby event the scanner has already read (see [`messaging::read_leading`]). Boxed:
+    /// it is large, and moved with the item a few times before it becomes an event.
+    pub read: Option<Box<Wire<'a>>>,
 }
 
 impl<'a> Item<'a> {

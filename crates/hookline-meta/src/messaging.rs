@@ -91,8 +91,8 @@ pub(crate) fn decode<'a>(raw: &'a str, own_app_ids: &[String]) -> Result<Decoded
 /// it find where the event ends spares the envelope scanner a pass of its own. `None` when the read fails for
 /// any reason: the caller then finds the end itself and [`decode`]s the span, which tells bad JSON from an
 /// event of an unexpected shape.
-pub(crate) fn read_leading(text: &str) -> Option<(Wire<'_>, usize)> {
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Wire<'_>>();
+pub(crate) fn read_leading(text: &str) -> Option<(Box<Wire<'_>>, usize)> {
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Box<Wire<'_>>>();
     let wire = stream.next()?.ok()?;
     Some((wire, stream.byte_offset()))
 }
