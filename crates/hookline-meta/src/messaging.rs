@@ -120,10 +120,10 @@ pub(crate) struct Wire<'a> {
 }
 
 impl<'a> Wire<'a> {
-    pub(crate) fn finish(self, own_app_ids: &[String]) -> Decoded<'a> {
+    pub(crate) fn finish(mut self, own_app_ids: &[String]) -> Decoded<'a> {
         let (sender, mut sender_user_ref) = split_party(self.sender);
-        let mut kind = self.kind;
-        match &mut kind {
+        // Adjusted where it lies: the kind is the bulk of the event, and each move of it is a copy.
+        match &mut self.kind {
             Some(EventKind::MessageEcho(echo)) => {
                 echo.source =
                     EchoSource::classify(echo.app_id.as_ref().map(Id::as_str), own_app_ids);
@@ -134,7 +134,7 @@ impl<'a> Wire<'a> {
             Some(EventKind::Referral(referral)) => referral.lead = self.lead,
             _ => {}
         }
-        let kind = kind.or_else(|| {
+        let kind = self.kind.or_else(|| {
             self.first_unknown_key.map(|key| {
                 let reason = format!("`{}` is not an event kind hookline knows", key.as_str());
                 EventKind::Unknown(Unknown {

@@ -183,13 +183,20 @@ fn messaging_event<'a>(
             reason: "the event carries no kind key (message, postback, read, ...)".into(),
         })
     });
-    let mut event = context.event(channel, kind, raw);
-    event.sender = decoded.sender;
-    event.sender_user_ref = decoded.sender_user_ref;
-    event.recipient = decoded.recipient;
-    event.timestamp = decoded.timestamp.or(event.timestamp);
-    event.hop_context = decoded.hop_context.or(event.hop_context);
-    event
+    // Built in one go rather than from `Context::event` and then overwritten: an event is large, and every
+    // extra step is a copy of it.
+    Event {
+        object: context.object.clone(),
+        entry_id: context.entry_id.clone(),
+        channel,
+        sender: decoded.sender,
+        sender_user_ref: decoded.sender_user_ref,
+        recipient: decoded.recipient,
+        timestamp: decoded.timestamp.or_else(|| context.entry_time.clone()),
+        kind,
+        hop_context: decoded.hop_context.or(context.hop_context),
+        raw: RawJson::new(raw),
+    }
 }
 
 /// A `changes[]` item, or a bare `{"field","value"}` body.
