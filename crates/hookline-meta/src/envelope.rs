@@ -102,7 +102,13 @@ fn known_channel(name: &str) -> Option<Channel<'static>> {
 /// else is.
 pub(crate) fn scan(text: &str) -> Option<Envelope<'_>> {
     let mut scanner = Scanner { text, at: 0 };
-    let mut envelope = Envelope::default();
+    // Room for a typical delivery (one entry, a few events) from the start: growing an empty vector costs
+    // more than allocating it at a size.
+    let mut envelope = Envelope {
+        entries: Vec::with_capacity(1),
+        items: Vec::with_capacity(4),
+        ..Envelope::default()
+    };
     let (mut saw_object, mut saw_entry) = (false, false);
     scanner.open(b'{')?;
     loop {
