@@ -79,7 +79,7 @@ pub(crate) struct Party<'a> {
 /// Decodes a messaging event. Fails only when `raw` is not valid JSON; a valid event of an unexpected shape
 /// is decoded loosely instead. `kind` is `None` when the event carries no kind key at all.
 pub(crate) fn decode<'a>(raw: &'a str, own_app_ids: &[String]) -> Result<Decoded<'a>, NotJson> {
-    match serde_json::from_str::<Wire<'_>>(raw) {
+    match serde_json::from_str::<Box<Wire<'_>>>(raw) {
         Ok(wire) => Ok(wire.finish(own_app_ids)),
         Err(_) if !is_valid(raw) => Err(NotJson),
         Err(err) => Ok(loose(raw, &err)),
@@ -161,7 +161,9 @@ fn split_party(party: Option<Party<'_>>) -> (Option<Id<'_>>, Option<Text<'_>>) {
     }
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for Wire<'a> {
+/// Read straight into a box: an event is large, and a `Wire` returned by value would be copied at each of
+/// the few layers of serde_json it passes through on its way out.
+impl<'de: 'a, 'a> Deserialize<'de> for Box<Wire<'a>> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_map(WireVisitor)
     }
@@ -170,14 +172,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for Wire<'a> {
 struct WireVisitor;
 
 impl<'de> Visitor<'de> for WireVisitor {
-    type Value = Wire<'de>;
+    type Value = Box<Wire<'de>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a messaging event object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut wire = Wire::default();
+        let mut wire = Box::<Wire<'de>>::default();
         while let Some(key) = map.next_key::<Key<'de>>()? {
             match key.as_str() {
                 "sender" => wire.sender = map.next_value()?,
