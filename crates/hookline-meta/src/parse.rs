@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::call::Call;
 use crate::change::{Change, ChangeValue};
-use crate::envelope::{self, Envelope, Item};
+use crate::envelope::{self, Envelope};
 use crate::error::ParseError;
 use crate::event::{Channel, Event, EventKind, Unknown};
 use crate::id::Id;
@@ -110,7 +110,15 @@ fn events<'a>(envelope: Envelope<'a>, options: &ParseOptions) -> Result<Vec<Even
             .take_while(|item| item.entry == index)
             .count();
         for item in items.by_ref().take(count) {
-            events.push(item_event(&context, item, options)?);
+            let event = match item.read {
+                // The scanner has read it already (see `envelope::Item::read`).
+                Some(wire) => {
+                    let decoded = wire.finish(&options.own_app_ids);
+                    messaging_event(&context, item.channel, decoded, item.raw)
+                }
+                None => item_event(&context, item.channel, item.raw, options)?,
+            };
+            events.push(event);
         }
     }
     Ok(events)
@@ -142,20 +150,16 @@ impl<'a> Context<'a> {
     }
 }
 
+/// An item the scanner has not read: all but messaging and standby events it could read.
 fn item_event<'a>(
     context: &Context<'a>,
-    item: Item<'a>,
+    channel: Channel<'a>,
+    raw: &'a str,
     options: &ParseOptions,
 ) -> Result<Event<'a>, NotJson> {
-    let Item {
-        channel, raw, read, ..
-    } = item;
     match channel {
         Channel::Messaging | Channel::Standby => {
-            let decoded = match read {
-                Some(wire) => wire.finish(&options.own_app_ids),
-                None => messaging::decode(raw, &options.own_app_ids)?,
-            };
+            let decoded = messaging::decode(raw, &options.own_app_ids)?;
             Ok(messaging_event(context, channel, decoded, raw))
         }
         Channel::Changes | Channel::Body => change_event(context, channel, raw, options),
