@@ -120,6 +120,7 @@ pub(crate) struct Wire<'a> {
 }
 
 impl<'a> Wire<'a> {
+    #[inline]
     pub(crate) fn finish(mut self, own_app_ids: &[String]) -> Decoded<'a> {
         let (sender, mut sender_user_ref) = split_party(self.sender);
         // Adjusted where it lies: the kind is the bulk of the event, and each move of it is a copy.
