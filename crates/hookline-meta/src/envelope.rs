@@ -4,8 +4,9 @@
 //! Two paths produce the same [`Envelope`]. The fast path ([`scan`]) walks a body shaped the way Meta sends
 //! it with a small structural scanner that only finds where each value starts and ends; it validates the
 //! envelope's own punctuation, and every span it hands out is validated by the typed read that follows (the
-//! caller falls back when one is not JSON). Scanning the events' bytes once with `memchr` instead of once
-//! more with a full JSON parser is what keeps a typed parse near one pass over the body.
+//! caller falls back when one is not JSON). Messaging and standby events, nearly all of a body, are not
+//! scanned at all: their typed read happens where they are found and tells where they end, so their bytes
+//! are read once. That is what keeps a typed parse near one pass over the body.
 //!
 //! Anything the scanner does not expect (an escaped key, a key beside `object` and `entry`, an entry that is
 //! not an object, `messaging` that is not an array, a repeated id...) sends the body to the slow path
@@ -17,6 +18,7 @@ use serde_json::value::RawValue;
 use crate::event::{Channel, EventKind, Unknown};
 use crate::id::Id;
 use crate::json::{array_items, is_valid, lenient, member, object_fields, type_name};
+use crate::messaging::{self, Wire};
 use crate::raw::RawJson;
 use crate::text::Text;
 use crate::timestamp::Timestamp;
@@ -50,6 +52,20 @@ pub(crate) struct Item<'a> {
     pub entry: usize,
     pub channel: Channel<'a>,
     pub raw: &'a str,
+    /// A messaging or standby event the scanner has already read (see [`messaging::read_leading`]). Boxed:
+    /// it is large, and moved with the item a few times before it becomes an event.
+    pub read: Option<Box<Wire<'a>>>,
+}
+
+impl<'a> Item<'a> {
+    fn new(entry: usize, channel: Channel<'a>, raw: &'a str) -> Self {
+        Item {
+            entry,
+            channel,
+            raw,
+            read: None,
+        }
+    }
 }
 
 /// A piece of the body that cannot be an event of a known array, reported as an `unknown` event.
@@ -81,11 +97,18 @@ fn known_channel(name: &str) -> Option<Channel<'static>> {
     }
 }
 
-/// The fast path: `None` when the body is not shaped like a regular delivery. Items of `messaging`,
-/// `standby`, `changes` and `calls` are NOT validated here; everything else is.
+/// The fast path: `None` when the body is not shaped like a regular delivery. Items of `changes` and `calls`,
+/// and messaging or standby items that their typed read could not read, are NOT validated here; everything
+/// else is.
 pub(crate) fn scan(text: &str) -> Option<Envelope<'_>> {
     let mut scanner = Scanner { text, at: 0 };
-    let mut envelope = Envelope::default();
+    // Room for a typical delivery (one entry, a few events) from the start: growing an empty vector costs
+    // more than allocating it at a size.
+    let mut envelope = Envelope {
+        entries: Vec::with_capacity(1),
+        items: Vec::with_capacity(4),
+        ..Envelope::default()
+    };
     let (mut saw_object, mut saw_entry) = (false, false);
     scanner.open(b'{')?;
     loop {
@@ -118,6 +141,19 @@ pub(crate) fn scan(text: &str) -> Option<Envelope<'_>> {
     }
     (saw_entry && scanner.at_end()).then_some(envelope)
 }
+
+/// The bytes that end the scan of a member name: `"`, `\\` and the control characters.
+const ENDS_KEY: [bool; 256] = {
+    let mut ends = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        ends[byte] = true;
+        byte += 1;
+    }
+    ends[b'"' as usize] = true;
+    ends[b'\\' as usize] = true;
+    ends
+};
 
 /// A cursor over the body's bytes. Every method returns `None` on anything unexpected.
 struct Scanner<'a> {
@@ -176,16 +212,16 @@ impl<'a> Scanner<'a> {
             return None;
         }
         let start = self.at + 1;
-        let len = memchr::memchr2(b'"', b'\\', &self.bytes()[start..])?;
+        // Keys are a few bytes long: a byte loop beats setting up `memchr` for each. It stops at the closing
+        // quote, a backslash, or a raw control character (not JSON; serde_json reports it on the slow path).
+        let len = self.bytes()[start..]
+            .iter()
+            .position(|&b| ENDS_KEY[usize::from(b)])?;
         if self.bytes()[start + len] != b'"' {
             return None;
         }
         self.at = start + len + 1;
         let key = self.text.get(start..start + len)?;
-        // Raw control characters are not JSON; serde_json reports them on the slow path.
-        if key.bytes().any(|b| b < 0x20) {
-            return None;
-        }
         self.open(b':')?;
         Some(key)
     }
@@ -268,17 +304,33 @@ impl<'a> Scanner<'a> {
         if self.close(b']') {
             return Some(());
         }
+        let is_messaging = matches!(channel, Channel::Messaging | Channel::Standby);
         loop {
-            let raw = self.value()?;
-            items.push(Item {
-                entry,
-                channel: channel.clone(),
-                raw,
-            });
+            let item = if is_messaging {
+                self.messaging_item(entry, channel.clone())?
+            } else {
+                Item::new(entry, channel.clone(), self.value()?)
+            };
+            items.push(item);
             if self.next_or_close(b']')? {
                 return Some(());
             }
         }
+    }
+
+    /// A messaging event, read as it is found: the typed read also finds the event's end. An event it cannot
+    /// read is only delimited here, and read again later, on its own, to say why.
+    fn messaging_item(&mut self, entry: usize, channel: Channel<'a>) -> Option<Item<'a>> {
+        self.skip_ws();
+        let start = self.at;
+        let Some((wire, len)) = messaging::read_leading(&self.text[start..]) else {
+            return Some(Item::new(entry, channel, self.value()?));
+        };
+        self.at = start + len;
+        Some(Item {
+            read: Some(wire),
+            ..Item::new(entry, channel, self.text.get(start..self.at)?)
+        })
     }
 
     fn entry(&mut self, index: usize, items: &mut Vec<Item<'a>>) -> Option<RawEntry<'a>> {
@@ -467,11 +519,10 @@ fn slow_array<'a>(
     value: &'a str,
 ) {
     let push = |items: &mut Vec<Item<'a>>, channel: Channel<'a>, raws: Vec<&'a str>| {
-        items.extend(raws.into_iter().map(|raw| Item {
-            entry: index,
-            channel: channel.clone(),
-            raw,
-        }));
+        items.extend(
+            raws.into_iter()
+                .map(|raw| Item::new(index, channel.clone(), raw)),
+        );
     };
     match (array_items(value), known) {
         (Some(raws), Some(channel)) => push(items, channel, raws),
@@ -503,6 +554,27 @@ mod tests {
         assert_eq!(
             found,
             [r#"{"a":"x\"}]\\","b":[{"c":{}}]}"#, r#"{"d":-1.5e3}"#]
+        );
+    }
+
+    #[test]
+    fn events_the_typed_read_cannot_read_are_still_delimited() {
+        let body = r#"{"object":"page","entry":[{"messaging":[ 5 , {"message":7} ,
+            {"sender":{"id":"1"}} ],"standby":[[1]]}]}"#;
+        let envelope = scan(body).unwrap();
+        let items: Vec<_> = envelope
+            .items
+            .iter()
+            .map(|item| (item.raw, item.read.is_some()))
+            .collect();
+        assert_eq!(
+            items,
+            [
+                ("5", false),
+                (r#"{"message":7}"#, false),
+                (r#"{"sender":{"id":"1"}}"#, true),
+                ("[1]", false)
+            ]
         );
     }
 
@@ -552,6 +624,12 @@ mod tests {
         let fast = scan(body).unwrap();
         let slow = read(body).unwrap();
         assert_eq!(format!("{:?}", fast.entries), format!("{:?}", slow.entries));
-        assert_eq!(format!("{:?}", fast.items), format!("{:?}", slow.items));
+        let spans = |items: &[Item<'_>]| {
+            let spans = items
+                .iter()
+                .map(|item| (item.entry, &item.channel, item.raw));
+            format!("{:?}", spans.collect::<Vec<_>>())
+        };
+        assert_eq!(spans(&fast.items), spans(&slow.items));
     }
 }

@@ -9,7 +9,7 @@ use crate::error::ParseError;
 use crate::event::{Channel, Event, EventKind, Unknown};
 use crate::id::Id;
 use crate::json::{is_valid, lenient};
-use crate::messaging;
+use crate::messaging::{self, Decoded};
 use crate::raw::RawJson;
 use crate::signature::VerifiedBody;
 use crate::text::Text;
@@ -91,7 +91,7 @@ fn events<'a>(envelope: Envelope<'a>, options: &ParseOptions) -> Result<Vec<Even
     if let Some(body) = envelope.bare {
         events.push(change_event(&body_context, Channel::Body, body, options)?);
     }
-    let mut items = envelope.items.into_iter().peekable();
+    let mut items = envelope.items.into_iter();
     for (index, entry) in envelope.entries.into_iter().enumerate() {
         let context = Context {
             object: object.clone(),
@@ -102,8 +102,23 @@ fn events<'a>(envelope: Envelope<'a>, options: &ParseOptions) -> Result<Vec<Even
         for anomaly in entry.anomalies {
             events.push(context.event(anomaly.channel.clone(), anomaly.kind(), anomaly.raw));
         }
-        while let Some(item) = items.next_if(|item| item.entry == index) {
-            events.push(item_event(&context, item.channel, item.raw, options)?);
+        // An entry's items are next to each other. Counting them first, by reference, spares a copy of each
+        // item into and out of a peek slot.
+        let count = items
+            .as_slice()
+            .iter()
+            .take_while(|item| item.entry == index)
+            .count();
+        for item in items.by_ref().take(count) {
+            let event = match item.read {
+                // The scanner has read it already (see `envelope::Item::read`).
+                Some(wire) => {
+                    let decoded = wire.finish(&options.own_app_ids);
+                    messaging_event(&context, item.channel, decoded, item.raw)
+                }
+                None => item_event(&context, item.channel, item.raw, options)?,
+            };
+            events.push(event);
         }
     }
     Ok(events)
@@ -135,6 +150,7 @@ impl<'a> Context<'a> {
     }
 }
 
+/// An item the scanner has not read: all but messaging and standby events it could read.
 fn item_event<'a>(
     context: &Context<'a>,
     channel: Channel<'a>,
@@ -143,7 +159,8 @@ fn item_event<'a>(
 ) -> Result<Event<'a>, NotJson> {
     match channel {
         Channel::Messaging | Channel::Standby => {
-            messaging_event(context, channel, raw, raw, options)
+            let decoded = messaging::decode(raw, &options.own_app_ids)?;
+            Ok(messaging_event(context, channel, decoded, raw))
         }
         Channel::Changes | Channel::Body => change_event(context, channel, raw, options),
         Channel::Calls => call_event(context, raw),
@@ -157,28 +174,33 @@ fn item_event<'a>(
     }
 }
 
-/// A messaging event read from `value`; `raw` is what the event keeps (the item it arrived as).
+/// A decoded messaging event; `raw` is what the event keeps (the item it arrived as).
 fn messaging_event<'a>(
     context: &Context<'a>,
     channel: Channel<'a>,
-    value: &'a str,
+    decoded: Decoded<'a>,
     raw: &'a str,
-    options: &ParseOptions,
-) -> Result<Event<'a>, NotJson> {
-    let decoded = messaging::decode(value, &options.own_app_ids)?;
+) -> Event<'a> {
     let kind = decoded.kind.unwrap_or_else(|| {
         EventKind::Unknown(Unknown {
             field: None,
             reason: "the event carries no kind key (message, postback, read, ...)".into(),
         })
     });
-    let mut event = context.event(channel, kind, raw);
-    event.sender = decoded.sender;
-    event.sender_user_ref = decoded.sender_user_ref;
-    event.recipient = decoded.recipient;
-    event.timestamp = decoded.timestamp.or(event.timestamp);
-    event.hop_context = decoded.hop_context.or(event.hop_context);
-    Ok(event)
+    // Built in one go rather than from `Context::event` and then overwritten: an event is large, and every
+    // extra step is a copy of it.
+    Event {
+        object: context.object.clone(),
+        entry_id: context.entry_id.clone(),
+        channel,
+        sender: decoded.sender,
+        sender_user_ref: decoded.sender_user_ref,
+        recipient: decoded.recipient,
+        timestamp: decoded.timestamp.or_else(|| context.entry_time.clone()),
+        kind,
+        hop_context: decoded.hop_context.or(context.hop_context),
+        raw: RawJson::new(raw),
+    }
 }
 
 /// A `changes[]` item, or a bare `{"field","value"}` body.
@@ -220,7 +242,8 @@ fn change_event<'a>(
     };
     let value = wire.value.map(|v| v.get());
     if let Some(value) = value.filter(|value| messaging::is_messaging_shaped(value)) {
-        return messaging_event(context, channel, value, raw, options);
+        let decoded = messaging::decode(value, &options.own_app_ids)?;
+        return Ok(messaging_event(context, channel, decoded, raw));
     }
     let field: Option<Text<'a>> = lenient(wire.field);
     let times: Option<ValueTimes<'a>> = value.and_then(|v| serde_json::from_str(v).ok());

@@ -48,7 +48,7 @@ impl<'a> Text<'a> {
         match json.as_bytes().first()? {
             b'"' => {
                 let inner = &json[1..json.len() - 1];
-                Some(Text(if inner.contains('\\') {
+                Some(Text(if memchr::memchr(b'\\', inner.as_bytes()).is_some() {
                     Repr::Escaped(Box::new((json, OnceLock::new())))
                 } else {
                     Repr::Plain(Cow::Borrowed(inner))
