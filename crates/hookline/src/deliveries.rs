@@ -1,13 +1,13 @@
 //! `hookline deliveries list`: every recorded POST, including redeliveries and quarantined bodies.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use hookline_store::{DeliveryQuery, Outcome, StoredDelivery};
 use serde_json::json;
 
-use crate::store::{StoreArgs, open_existing, rfc3339, runtime};
+use crate::store::{Fetch, StoreArgs, list, rfc3339};
 
 /// Read the deliveries hookline has recorded.
 #[derive(Debug, clap::Subcommand)]
@@ -43,36 +43,28 @@ pub struct ListArgs {
     body: bool,
 }
 
+/// Deliveries read per query (bodies can be large).
 const PAGE: usize = 500;
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     let Command::List(args) = command;
-    let store = open_existing(&args.store)?;
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let mut remaining = args.limit.unwrap_or(usize::MAX);
-    let mut after = args.after;
-    runtime()?.block_on(async {
-        while remaining > 0 {
-            let query = DeliveryQuery {
-                outcome: args.outcome.as_deref().and_then(Outcome::from_name),
-                after_id: after,
-                limit: remaining.min(PAGE),
-                with_body: args.body && args.json,
-            };
-            let deliveries = store.list_deliveries(query).await?;
-            for delivery in &deliveries {
-                write_delivery(&mut out, delivery, args.json)?;
-            }
-            remaining -= deliveries.len();
-            match deliveries.last() {
-                Some(last) if deliveries.len() == PAGE => after = Some(last.id),
-                _ => break,
-            }
-        }
-        store.close().await;
-        out.flush().context("while writing deliveries")
-    })?;
+    let fetch: &Fetch<'_, StoredDelivery> = &|store, after_id, limit| {
+        store.list_deliveries(DeliveryQuery {
+            outcome: args.outcome.as_deref().and_then(Outcome::from_name),
+            after_id,
+            limit,
+            with_body: args.body && args.json,
+        })
+    };
+    list(
+        &args.store,
+        args.after,
+        args.limit,
+        PAGE,
+        fetch,
+        |delivery| delivery.id,
+        |out, delivery| write_delivery(out, delivery, args.json),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -81,7 +73,7 @@ fn is_duplicate(d: &StoredDelivery) -> bool {
     d.event_count > 0 && d.new_event_count == 0
 }
 
-fn write_delivery(out: &mut impl Write, d: &StoredDelivery, as_json: bool) -> anyhow::Result<()> {
+fn write_delivery(out: &mut dyn Write, d: &StoredDelivery, as_json: bool) -> anyhow::Result<()> {
     if as_json {
         let mut line = json!({
             "id": d.id,

@@ -1,13 +1,13 @@
 //! `hookline events list`: the stored events, oldest first (CONTRACTS.md section 4).
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use hookline_store::{EventQuery, StoredEvent};
 use serde_json::json;
 
-use crate::store::{StoreArgs, open_existing, rfc3339, runtime};
+use crate::store::{Fetch, StoreArgs, list, rfc3339};
 
 /// Read the events hookline has stored.
 #[derive(Debug, clap::Subcommand)]
@@ -50,42 +50,33 @@ pub struct ListArgs {
     raw: bool,
 }
 
-/// Events are read in pages of this size, so a listing of millions starts at once.
+/// Events read per query.
 const PAGE: usize = 1000;
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     let Command::List(args) = command;
-    let store = open_existing(&args.store)?;
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let mut remaining = args.limit.unwrap_or(usize::MAX);
-    let mut after = args.after;
-    runtime()?.block_on(async {
-        while remaining > 0 {
-            let query = EventQuery {
-                kind: args.kind.clone(),
-                conversation_key: args.conversation.clone(),
-                after_id: after,
-                limit: remaining.min(PAGE),
-                with_raw: args.raw && args.json,
-            };
-            let events = store.list_events(query).await?;
-            for event in &events {
-                write_event(&mut out, event, args.json)?;
-            }
-            remaining -= events.len();
-            match events.last() {
-                Some(last) if events.len() == PAGE => after = Some(last.id),
-                _ => break,
-            }
-        }
-        store.close().await;
-        out.flush().context("while writing events")
-    })?;
+    let fetch: &Fetch<'_, StoredEvent> = &|store, after_id, limit| {
+        store.list_events(EventQuery {
+            kind: args.kind.clone(),
+            conversation_key: args.conversation.clone(),
+            after_id,
+            limit,
+            with_raw: args.raw && args.json,
+        })
+    };
+    list(
+        &args.store,
+        args.after,
+        args.limit,
+        PAGE,
+        fetch,
+        |event| event.id,
+        |out, event| write_event(out, event, args.json),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_event(out: &mut impl Write, event: &StoredEvent, as_json: bool) -> anyhow::Result<()> {
+fn write_event(out: &mut dyn Write, event: &StoredEvent, as_json: bool) -> anyhow::Result<()> {
     if as_json {
         let mut line = json!({
             "object": event.object,

@@ -1,9 +1,10 @@
 //! Opening the store for the reading subcommands (`events`, `deliveries`).
 
+use std::io::{BufWriter, Write};
 use std::sync::Arc;
 
 use anyhow::Context;
-use hookline_store::{EventStore, StoreUrl, WriterOptions};
+use hookline_store::{BoxFuture, EventStore, StoreError, StoreUrl, WriterOptions};
 
 /// The store option shared by reading subcommands.
 #[derive(Debug, clap::Args)]
@@ -48,4 +49,41 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn rfc3339(ms: i64) -> String {
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
     humantime::format_rfc3339_millis(time).to_string()
+}
+
+/// One page of rows after a cursor (`after`, at most `limit` rows), read from the store.
+pub type Fetch<'f, T> = dyn for<'s> Fn(&'s dyn EventStore, Option<i64>, usize) -> BoxFuture<'s, Result<Vec<T>, StoreError>>
+    + 'f;
+
+/// Prints the rows of an existing store to standard output in pages of `page` rows, from the one after
+/// `after`, until `limit` rows or the end, so a listing of millions starts at once.
+pub fn list<T>(
+    args: &StoreArgs,
+    after: Option<i64>,
+    limit: Option<usize>,
+    page: usize,
+    fetch: &Fetch<'_, T>,
+    id: fn(&T) -> i64,
+    write: impl Fn(&mut dyn Write, &T) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let store = open_existing(args)?;
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut remaining = limit.unwrap_or(usize::MAX);
+    let mut after = after;
+    runtime()?.block_on(async {
+        while remaining > 0 {
+            let rows = fetch(store.as_ref(), after, remaining.min(page)).await?;
+            for row in &rows {
+                write(&mut out, row)?;
+            }
+            remaining -= rows.len();
+            match rows.last() {
+                Some(last) if rows.len() == page => after = Some(id(last)),
+                _ => break,
+            }
+        }
+        store.close().await;
+        out.flush().context("while writing to standard output")
+    })
 }

@@ -159,6 +159,14 @@ pub fn fixtures() -> Vec<(String, Vec<u8>)> {
     files
 }
 
+/// One fixture of `hookline-meta` by file name, in Meta's wire form.
+pub fn wire_fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../hookline-meta/tests/fixtures")
+        .join(name);
+    wire(&std::fs::read(path).unwrap())
+}
+
 /// A body in Meta's wire form (compact, `\uXXXX`, `\/`).
 pub fn wire(body: &[u8]) -> Vec<u8> {
     hookline_meta::wire::reencode(body).unwrap()

@@ -3,7 +3,7 @@
 use hookline_meta::signature::{sign, sign_sha1};
 use hookline_store::Outcome;
 
-use crate::helpers::{SECRET, TestApp, fixtures, message, wire};
+use crate::helpers::{SECRET, TestApp, fixtures, message, wire, wire_fixture};
 
 #[tokio::test]
 async fn every_fixture_in_wire_form_is_acknowledged_and_stored_with_its_events() {
@@ -56,13 +56,7 @@ async fn every_fixture_in_wire_form_is_acknowledged_and_stored_with_its_events()
 #[tokio::test]
 async fn stored_events_carry_their_typed_columns_and_exact_bytes() {
     let app = TestApp::spawn().await;
-    let body = wire(
-        &std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../hookline-meta/tests/fixtures/m65_batch_multi_entry.json"
-        ))
-        .unwrap(),
-    );
+    let body = wire_fixture("m65_batch_multi_entry.json");
     assert_eq!(app.post_signed(&body).await.status(), 200);
     let events = app.events().await;
     let parsed = hookline_meta::parse(&body).unwrap();
@@ -113,13 +107,7 @@ async fn bad_signatures_are_refused_with_401_and_nothing_is_stored() {
         );
     }
     // A body re-serialised by a JSON library no longer matches Meta's signature of the wire form.
-    let fixture = wire(
-        &std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../hookline-meta/tests/fixtures/m01_message_text.json"
-        ))
-        .unwrap(),
-    );
+    let fixture = wire_fixture("m01_message_text.json");
     let signature = sign(SECRET.as_bytes(), &fixture);
     let value: serde_json::Value = serde_json::from_slice(&fixture).unwrap();
     let reserialised = serde_json::to_vec_pretty(&value).unwrap();
@@ -203,13 +191,7 @@ async fn unknown_objects_pages_and_kinds_are_acknowledged_and_stored() {
 #[tokio::test]
 async fn the_same_delivery_five_times_is_one_set_of_events_and_five_deliveries() {
     let app = TestApp::spawn().await;
-    let body = wire(
-        &std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../hookline-meta/tests/fixtures/m65_batch_multi_entry.json"
-        ))
-        .unwrap(),
-    );
+    let body = wire_fixture("m65_batch_multi_entry.json");
     let events_in_body = hookline_meta::parse(&body).unwrap().len();
     for _ in 0..5 {
         assert_eq!(app.post_signed(&body).await.status(), 200);

@@ -209,43 +209,49 @@ impl EventStore for SqliteStore {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            // Dropping the only sender lets the writer drain what is queued, then return.
-            self.jobs.write().unwrap_or_else(|e| e.into_inner()).take();
-            let thread = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
-            let checkpoints = self
-                .checkpoints
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take();
-            let _ = tokio::task::spawn_blocking(move || {
-                if let Some(thread) = thread {
-                    let _ = thread.join();
-                }
-                stop_checkpoints(checkpoints);
-            })
-            .await;
+            let threads = self.stop_taking_writes();
+            let _ = tokio::task::spawn_blocking(move || threads.join()).await;
         })
     }
 }
 
 impl Drop for SqliteStore {
     fn drop(&mut self) {
-        self.jobs.write().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(thread) = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = thread.join();
-        }
-        stop_checkpoints(
-            self.checkpoints
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take(),
-        );
+        self.stop_taking_writes().join();
     }
 }
 
-fn stop_checkpoints(checkpoints: Option<(SyncSender<()>, JoinHandle<()>)>) {
-    if let Some((stop, thread)) = checkpoints {
-        drop(stop);
-        let _ = thread.join();
+/// The store's threads, once taken out of it to be joined.
+struct Threads {
+    writer: Option<JoinHandle<()>>,
+    checkpoints: Option<(SyncSender<()>, JoinHandle<()>)>,
+}
+
+impl Threads {
+    /// Waits for the writer to commit what is queued, then stops the checkpoint thread.
+    fn join(self) {
+        if let Some(writer) = self.writer {
+            let _ = writer.join();
+        }
+        if let Some((stop, thread)) = self.checkpoints {
+            drop(stop);
+            let _ = thread.join();
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Drops the only sender of the writer's queue, so the writer drains what is queued and returns, and
+    /// hands out the threads to join (none the second time).
+    fn stop_taking_writes(&self) -> Threads {
+        self.jobs.write().unwrap_or_else(|e| e.into_inner()).take();
+        Threads {
+            writer: self.writer.lock().unwrap_or_else(|e| e.into_inner()).take(),
+            checkpoints: self
+                .checkpoints
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+        }
     }
 }

@@ -40,8 +40,7 @@ pub(crate) struct Writer {
     pub observer: Option<Arc<dyn CommitObserver>>,
     /// Ids are assigned here: there is only one writer, and knowing a delivery's id before its events are
     /// written lets the delivery row be written last, with its counts, in one statement.
-    next_delivery: i64,
-    next_event: i64,
+    next: Ids,
 }
 
 impl Writer {
@@ -52,24 +51,24 @@ impl Writer {
             depth: Arc::default(),
             healthy: Arc::new(AtomicBool::new(true)),
             observer: None,
-            next_delivery: 0,
-            next_event: 0,
+            next: Ids {
+                delivery: 0,
+                event: 0,
+            },
         };
-        writer.reload_ids()?;
-        Ok(writer)
-    }
-
-    fn reload_ids(&mut self) -> rusqlite::Result<()> {
         let next = |table: &str| -> rusqlite::Result<i64> {
-            self.conn.query_row(
+            writer.conn.query_row(
                 &format!("SELECT coalesce(max(id), 0) + 1 FROM {table}"),
                 [],
                 |row| row.get(0),
             )
         };
-        self.next_delivery = next("deliveries")?;
-        self.next_event = next("events")?;
-        Ok(())
+        let next = Ids {
+            delivery: next("deliveries")?,
+            event: next("events")?,
+        };
+        writer.next = next;
+        Ok(writer)
     }
 
     /// Runs until every sender is gone and the queue is empty.
@@ -153,36 +152,20 @@ impl Writer {
         }
     }
 
-    /// Writes deliveries in one transaction; on failure nothing is written and ids are re-read.
+    /// Writes deliveries in one transaction. The next ids advance only once it is committed, so a failed
+    /// transaction leaves nothing behind.
     fn write<'d>(
         &mut self,
         deliveries: impl Iterator<Item = &'d NewDelivery>,
     ) -> rusqlite::Result<Vec<Appended>> {
-        let (next_delivery, next_event) = (self.next_delivery, self.next_event);
-        let result = self.write_in_transaction(deliveries);
-        if result.is_err() {
-            self.next_delivery = next_delivery;
-            self.next_event = next_event;
-        }
-        result
-    }
-
-    fn write_in_transaction<'d>(
-        &mut self,
-        deliveries: impl Iterator<Item = &'d NewDelivery>,
-    ) -> rusqlite::Result<Vec<Appended>> {
         let tx = Transaction::new(&mut self.conn, TransactionBehavior::Immediate)?;
-        let mut ids = Ids {
-            delivery: self.next_delivery,
-            event: self.next_event,
-        };
+        let mut ids = self.next;
         let mut appended = Vec::new();
         for delivery in deliveries {
             appended.push(insert_delivery(&tx, &mut ids, delivery)?);
         }
         tx.commit()?;
-        self.next_delivery = ids.delivery;
-        self.next_event = ids.event;
+        self.next = ids;
         Ok(appended)
     }
 
@@ -203,6 +186,8 @@ impl Writer {
     }
 }
 
+/// The ids the next delivery and event get.
+#[derive(Clone, Copy)]
 struct Ids {
     delivery: i64,
     event: i64,
