@@ -181,12 +181,19 @@ pub struct StoredDelivery {
     pub body: Option<Vec<u8>>,
 }
 
-/// Which events to list. Results are in id (commit) order, after `after_id` when given.
+/// Which events to list. Results are in id (commit) order, oldest first unless `newest_first`; the id
+/// bounds apply in either order, so `after_id` pages forwards and `before_id` with `newest_first` pages
+/// backwards.
 #[derive(Clone, Debug, Default)]
 pub struct EventQuery {
     pub kind: Option<String>,
     pub conversation_key: Option<String>,
+    /// Only events with a greater id.
     pub after_id: Option<i64>,
+    /// Only events with a smaller id.
+    pub before_id: Option<i64>,
+    /// Highest id first (the latest events, or where a follower should start).
+    pub newest_first: bool,
     pub limit: usize,
     pub with_raw: bool,
 }
@@ -196,6 +203,11 @@ pub struct EventQuery {
 pub struct DeliveryQuery {
     pub outcome: Option<Outcome>,
     pub after_id: Option<i64>,
+    /// Only deliveries received at or after this time, epoch ms (inclusive).
+    pub received_from_ms: Option<i64>,
+    /// Only deliveries received before this time, epoch ms (exclusive), so that consecutive windows
+    /// `[a, b)`, `[b, c)` never overlap.
+    pub received_until_ms: Option<i64>,
     pub limit: usize,
     pub with_body: bool,
 }

@@ -210,6 +210,89 @@ async fn events_filter_by_kind_and_page_after_a_cursor() {
 }
 
 #[tokio::test]
+async fn events_list_newest_first_within_id_bounds() {
+    let fx = fixture();
+    let store = open(&fx, SqliteOptions::default());
+    for i in 0..3 {
+        let commit = store
+            .submit(delivery(body(&format!("m.{i}"), "x")))
+            .unwrap();
+        commit.await.unwrap();
+    }
+    let newest = |before_id, limit| EventQuery {
+        kind: Some("message".into()),
+        before_id,
+        newest_first: true,
+        limit,
+        ..EventQuery::default()
+    };
+    let latest = store.list_events(newest(None, 1)).await.unwrap();
+    assert_eq!(latest[0].mid.as_deref(), Some("m.2"));
+    let older = store
+        .list_events(newest(Some(latest[0].id), 10))
+        .await
+        .unwrap();
+    let mids: Vec<_> = older.iter().map(|e| e.mid.clone().unwrap()).collect();
+    assert_eq!(mids, ["m.1", "m.0"]);
+    let between = store
+        .list_events(EventQuery {
+            after_id: Some(1),
+            before_id: Some(4),
+            limit: 10,
+            ..EventQuery::default()
+        })
+        .await
+        .unwrap();
+    let ids: Vec<_> = between.iter().map(|e| e.id).collect();
+    assert_eq!(ids, [2, 3]);
+}
+
+#[tokio::test]
+async fn deliveries_filter_by_a_receive_window_that_includes_its_start_and_excludes_its_end() {
+    let fx = fixture();
+    let store = open(&fx, SqliteOptions::default());
+    let base = 1_700_000_000_000;
+    for i in 0..5 {
+        let at = NewDelivery {
+            received_at_ms: base + i * 1000,
+            ..delivery(body(&format!("m.{i}"), "x"))
+        };
+        store.submit(at).unwrap().await.unwrap();
+    }
+    let window = |from: Option<i64>, until: Option<i64>, after_id: Option<i64>| DeliveryQuery {
+        received_from_ms: from.map(|s| base + s * 1000),
+        received_until_ms: until.map(|s| base + s * 1000),
+        after_id,
+        ..all_deliveries()
+    };
+    let times = |deliveries: Vec<hookline_store::StoredDelivery>| -> Vec<i64> {
+        deliveries
+            .iter()
+            .map(|d| (d.received_at_ms - base) / 1000)
+            .collect()
+    };
+    let cases = [
+        (Some(1), Some(3), None, vec![1, 2]),
+        (Some(3), None, None, vec![3, 4]),
+        (None, Some(1), None, vec![0]),
+        (Some(2), Some(2), None, vec![]),
+        (Some(1), Some(4), Some(2), vec![2, 3]),
+    ];
+    for (from, until, after, expected) in cases {
+        let listed = store
+            .list_deliveries(window(from, until, after))
+            .await
+            .unwrap();
+        assert_eq!(times(listed), expected, "from {from:?} until {until:?}");
+    }
+    let bodies = store
+        .list_deliveries(window(Some(4), None, None))
+        .await
+        .unwrap();
+    assert_eq!(bodies[0].body.as_deref(), Some(&body("m.4", "x")[..]));
+}
+
+#[tokio::test]
 async fn a_reopened_store_keeps_everything_and_goes_on_numbering() {
     let fx = fixture();
     {

@@ -54,6 +54,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             after_id,
             limit,
             with_body: args.body && args.json,
+            ..DeliveryQuery::default()
         })
     };
     list(

@@ -62,6 +62,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             after_id,
             limit,
             with_raw: args.raw && args.json,
+            ..EventQuery::default()
         })
     };
     list(

@@ -72,12 +72,18 @@ pub(crate) fn events(conn: &Connection, query: &EventQuery) -> rusqlite::Result<
     }
     let mut filters = Filters::default();
     filters.add("e.id > ?", query.after_id.map(Value::Integer));
+    filters.add("e.id < ?", query.before_id.map(Value::Integer));
     filters.add("e.kind = ?", query.kind.clone().map(Value::Text));
     filters.add(
         "e.conversation_key = ?",
         query.conversation_key.clone().map(Value::Text),
     );
-    filters.finish(&mut sql, "e.id", query.limit);
+    let order = if query.newest_first {
+        "e.id DESC"
+    } else {
+        "e.id"
+    };
+    filters.finish(&mut sql, order, query.limit);
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(filters.values), event_row)?;
     rows.collect()
@@ -120,6 +126,16 @@ pub(crate) fn deliveries(
     filters.add(
         "outcome = ?",
         query.outcome.map(|o| Value::Text(o.as_str().to_owned())),
+    );
+    // No index on the receive time (it would cost every append, see schema.rs): the window is a filter
+    // on the id-ordered scan, which is what a replay reads anyway.
+    filters.add(
+        "received_at_ms >= ?",
+        query.received_from_ms.map(Value::Integer),
+    );
+    filters.add(
+        "received_at_ms < ?",
+        query.received_until_ms.map(Value::Integer),
     );
     filters.finish(&mut sql, "id", query.limit);
     let mut stmt = conn.prepare(&sql)?;
