@@ -1,4 +1,4 @@
-//! hookline's HTTP server: the webhook routes Meta posts to, health checks and metrics.
+//! hookline's HTTP server: the webhook routes Meta posts to, health checks, metrics and the admin API.
 //!
 //! [`Server::bind`] opens the store named by the [`Config`] and builds the router on a listener the caller
 //! bound (tests bind port 0); [`Server::run`] serves until the shutdown future resolves, then finishes the
@@ -8,8 +8,10 @@
 //! - [`config`]: every setting, its defaults and its validation.
 //! - `webhook`: `GET`/`POST /webhook` and `/webhook/{app}` (handshake, verify, parse, commit).
 //! - `health`: `/healthz`, `/readyz`, `/metrics`; [`metrics`]: the counters and histograms.
+//! - [`api`]: the admin API under `/api/v1`, behind the bearer token.
 //! - `state`: what the handlers share.
 
+pub mod api;
 pub mod config;
 mod health;
 pub mod metrics;
@@ -56,6 +58,11 @@ impl Server {
             .context("while opening the store")??;
         let state = AppState::new(config, store.clone(), metrics.clone());
         let router = router(state, config.max_body_bytes);
+        if config.admin_token.is_none() {
+            tracing::info!(
+                "no admin token is configured: /api/v1 answers 401; set HOOKLINE_ADMIN_TOKEN to use it"
+            );
+        }
         if config.verify_token.is_empty() && config.apps.iter().all(|a| a.verify_token.is_empty()) {
             tracing::warn!(
                 "no verify token is configured: subscription checks (GET /webhook) will be refused; \
@@ -146,6 +153,7 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .nest("/api/v1", api::router(state.clone()))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }

@@ -1,4 +1,4 @@
-//! What every request handler shares: the routes' verifiers, the store and the metrics.
+//! What every request handler shares: the routes' verifiers, the store, the metrics and the admin token.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,6 +46,8 @@ pub(crate) struct AppState {
     pub store: Arc<dyn EventStore>,
     pub metrics: Arc<Metrics>,
     pub retry_after: HeaderValue,
+    /// The admin API's bearer token; without one every admin route answers 401.
+    pub admin_token: Option<Arc<Secret>>,
 }
 
 impl AppState {
@@ -79,6 +81,7 @@ impl AppState {
             store,
             metrics,
             retry_after: HeaderValue::from(config.retry_after_secs),
+            admin_token: config.admin_token.clone().map(Arc::new),
         }
     }
 }

@@ -4,8 +4,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use hookline_server::api::event_json;
 use hookline_store::{EventQuery, StoredEvent};
-use serde_json::json;
 
 use crate::store::{Fetch, StoreArgs, list, rfc3339};
 
@@ -79,30 +79,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
 
 fn write_event(out: &mut dyn Write, event: &StoredEvent, as_json: bool) -> anyhow::Result<()> {
     if as_json {
-        let mut line = json!({
-            "object": event.object,
-            "entry_id": event.entry_id,
-            "channel": event.channel,
-            "kind": event.kind,
-            "field": event.field,
-            "sender": event.sender,
-            "sender_user_ref": event.user_ref,
-            "recipient": event.recipient,
-            "timestamp_ms": event.timestamp_ms,
-            "mid": event.mid,
-            "dedup_key": event.dedup_key,
-            "id": event.id,
-            "received_at": rfc3339(event.received_at_ms),
-            "delivery_id": event.delivery_id,
-            "duplicates": event.duplicates,
-            "conversation_key": event.conversation_key,
-        });
-        if let Some(raw) = &event.raw {
-            let raw: serde_json::Value = serde_json::from_str(raw)
-                .unwrap_or_else(|_| serde_json::Value::String(raw.clone()));
-            line["raw"] = raw;
-        }
-        serde_json::to_writer(&mut *out, &line).context("while writing events")?;
+        serde_json::to_writer(&mut *out, &event_json(event)).context("while writing events")?;
         writeln!(out).context("while writing events")?;
         return Ok(());
     }

@@ -45,11 +45,8 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("while starting the async runtime")
 }
 
-/// Epoch ms as RFC 3339 UTC with milliseconds.
-pub fn rfc3339(ms: i64) -> String {
-    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
-    humantime::format_rfc3339_millis(time).to_string()
-}
+/// Epoch ms as RFC 3339 UTC with milliseconds: one definition, shared with the admin API.
+pub use hookline_server::api::rfc3339;
 
 /// One page of rows after a cursor (`after`, at most `limit` rows), read from the store.
 pub type Fetch<'f, T> = dyn for<'s> Fn(&'s dyn EventStore, Option<i64>, usize) -> BoxFuture<'s, Result<Vec<T>, StoreError>>

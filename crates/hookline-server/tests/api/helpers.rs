@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 pub const SECRET: &str = "test-app-secret";
 pub const TOKEN: &str = "test-verify-token";
+pub const ADMIN_TOKEN: &str = "test-admin-token";
 
 pub struct TestApp {
     pub base: String,
@@ -104,6 +105,16 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// A GET with `Authorization: Bearer <token>`.
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn events(&self) -> Vec<StoredEvent> {

@@ -1,0 +1,127 @@
+//! [`ApiError`]: every way an admin API request fails, as a status and a `{"error": "..."}` body.
+//!
+//! Client errors say what to change. Server errors say only that something failed: the cause is logged,
+//! never sent, so a store path or a query never reaches a client.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hookline_store::StoreError;
+use serde_json::json;
+
+/// A failed admin API request.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The server has no admin token, so no request can be authorised.
+    #[error(
+        "the admin API is disabled because no admin token is configured; set HOOKLINE_ADMIN_TOKEN \
+         (or --admin-token, or admin_token in the config file) and restart hookline serve"
+    )]
+    AdminTokenNotConfigured,
+    /// No `Authorization: Bearer` header.
+    #[error("this route needs the admin token: send the header Authorization: Bearer <token>")]
+    MissingToken,
+    /// A bearer token that is not the configured one.
+    #[error("the admin token is not valid")]
+    InvalidToken,
+    /// A query parameter that cannot be used; the message says which and why.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The store failed to answer.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::AdminTokenNotConfigured | ApiError::MissingToken | ApiError::InvalidToken => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Store(err) if err.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What the client is told: the error itself for 4xx, a generic sentence for 5xx.
+    fn public_message(&self) -> String {
+        match self {
+            ApiError::Store(err) if err.is_transient() => {
+                "the store cannot answer right now; retry shortly".to_owned()
+            }
+            ApiError::Store(_) => "internal error; the server log has the details".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    /// RFC 6750: a 401 names the scheme, and says `invalid_token` when a token was sent but refused.
+    fn challenge(&self) -> Option<HeaderValue> {
+        match self {
+            ApiError::AdminTokenNotConfigured | ApiError::MissingToken => {
+                Some(HeaderValue::from_static(r#"Bearer realm="hookline""#))
+            }
+            ApiError::InvalidToken => Some(HeaderValue::from_static(
+                r#"Bearer realm="hookline", error="invalid_token""#,
+            )),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!("admin API request failed with {status}: {self}");
+        }
+        let mut response =
+            (status, Json(json!({ "error": self.public_message() }))).into_response();
+        if let Some(challenge) = self.challenge() {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn answer(err: ApiError) -> (StatusCode, String) {
+        let response = err.into_response();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn store_failures_answer_5xx_without_their_details() {
+        let broken = ApiError::Store(StoreError::Query {
+            message: "no such table: /var/lib/hookline/secret.db".into(),
+        });
+        let (status, body) = answer(broken).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            !body.contains("secret.db") && body.contains("internal error"),
+            "{body}"
+        );
+        let busy = ApiError::Store(StoreError::Unavailable {
+            message: "database is locked".into(),
+        });
+        let (status, body) = answer(busy).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!body.contains("locked") && body.contains("retry"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn client_errors_say_what_to_change_as_json() {
+        let (status, body) = answer(ApiError::BadRequest("limit=0 is not usable".into())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body, r#"{"error":"limit=0 is not usable"}"#);
+    }
+}
