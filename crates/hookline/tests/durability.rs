@@ -6,24 +6,35 @@
 //! is printed and the directory is kept, so the database can be inspected.
 #![cfg(unix)]
 
+mod support;
+
 use std::collections::{HashMap, HashSet};
-use std::fs::OpenOptions;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior};
+use support::{Sandbox, Server, client, hookline_json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hookline");
 const SECRET: &str = "durability-test-secret";
 const VERIFY_TOKEN: &str = "durability-test-token";
-/// How long a server gets to bind and answer `/healthz`.
-const START_DEADLINE: Duration = Duration::from_secs(10);
+
+/// `hookline serve` on `database` with this file's secret and verify token.
+async fn serve(sandbox: &Sandbox, database: &str) -> Server {
+    let args = [
+        "--app-secret",
+        SECRET,
+        "--verify-token",
+        VERIFY_TOKEN,
+        "--database",
+        database,
+    ];
+    Server::start(sandbox, &args).await
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Test 1: kill -9 in the middle of a stream of deliveries.
@@ -38,7 +49,7 @@ async fn every_acknowledged_delivery_survives_kill_9() {
     let mut acked: Vec<Delivery> = Vec::new();
     let mut unacked: Vec<Delivery> = Vec::new();
     for round in 0..ROUNDS {
-        let mut server = Server::start(&sandbox, &sandbox.url()).await;
+        let mut server = serve(&sandbox, &sandbox.url()).await;
         // The restart recovered the previous rounds (WAL replay): check before adding to them.
         check_store(&sandbox.db(), &acked, &unacked);
 
@@ -88,7 +99,7 @@ async fn every_acknowledged_delivery_survives_kill_9() {
         );
     }
 
-    let mut server = Server::start(&sandbox, &sandbox.url()).await;
+    let mut server = serve(&sandbox, &sandbox.url()).await;
     let stored = check_store(&sandbox.db(), &acked, &unacked);
     // The CLI reads the same store.
     let listed: HashSet<String> = hookline_json(&["events", "list", "--json"], &sandbox.url())
@@ -177,7 +188,7 @@ async fn post_until_killed(
 async fn a_locked_store_answers_503_with_retry_after_and_recovers() {
     let sandbox = Sandbox::new();
     let database = format!("{}?busy_timeout_ms=200", sandbox.url());
-    let server = Server::start(&sandbox, &database).await;
+    let server = serve(&sandbox, &database).await;
     let client = client();
     let webhook = server.url("/webhook");
 
@@ -275,7 +286,7 @@ fn count_rows(conn: &Connection, table: &str) -> i64 {
 async fn sigterm_finishes_in_flight_deliveries_and_exits_0() {
     const POSTS: usize = 200;
     let sandbox = Sandbox::new();
-    let mut server = Server::start(&sandbox, &sandbox.url()).await;
+    let mut server = serve(&sandbox, &sandbox.url()).await;
     let client = client();
 
     // Two deliveries whose bodies are still arriving when SIGTERM comes: certainly in flight.
@@ -481,14 +492,6 @@ impl Delivery {
     }
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
-
 async fn post(
     client: &reqwest::Client,
     url: &str,
@@ -620,211 +623,5 @@ fn stored_whole(stored: &Stored, delivery: &Delivery) -> Result<(), String> {
             "{:?}: its delivery {id} is not stored",
             delivery.mids[0]
         )),
-    }
-}
-
-/// Runs a reading subcommand on `database` and parses its JSON lines.
-fn hookline_json(args: &[&str], database: &str) -> Vec<serde_json::Value> {
-    let output = hookline_command()
-        .args(args)
-        .args(["--database", database])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "hookline {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
-
-/// The binary, without any `HOOKLINE_*` setting from the environment the tests run in.
-fn hookline_command() -> Command {
-    let mut command = Command::new(BIN);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("HOOKLINE_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// The server process.
-// ---------------------------------------------------------------------------------------------------------
-
-/// A test's directory: the database and the log of every server started in it.
-struct Sandbox {
-    dir: Option<tempfile::TempDir>,
-    log: PathBuf,
-}
-
-impl Sandbox {
-    fn new() -> Sandbox {
-        let dir = tempfile::Builder::new()
-            .prefix("hookline-durability-")
-            .tempdir()
-            .unwrap();
-        let log = dir.path().join("server.log");
-        Sandbox {
-            dir: Some(dir),
-            log,
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.as_ref().unwrap().path()
-    }
-
-    fn db(&self) -> PathBuf {
-        self.path().join("hookline.db")
-    }
-
-    fn url(&self) -> String {
-        format!("sqlite://{}", self.db().display())
-    }
-
-    fn log_since(&self, offset: u64) -> String {
-        let log = std::fs::read(&self.log).unwrap_or_default();
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(log.len());
-        String::from_utf8_lossy(&log[start..]).into_owned()
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let log = self.log_since(0);
-            let kept = self.dir.take().map(tempfile::TempDir::keep);
-            eprintln!(
-                "---- server log ({}) ----\n{log}---- end of server log; test directory kept: {} ----",
-                self.log.display(),
-                kept.map_or_else(String::new, |p| p.display().to_string()),
-            );
-        }
-    }
-}
-
-/// `hookline serve` as a child process; killed (SIGKILL) when dropped if still running.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    /// Starts the binary on a free port and waits until it has bound it and answers `/healthz`.
-    async fn start(sandbox: &Sandbox, database: &str) -> Server {
-        let probe = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(1))
-            .build()
-            .unwrap();
-        for attempt in 1..=5 {
-            // Another test may take the port between here and the server's bind: then try another.
-            let addr = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap();
-            let mut log = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&sandbox.log)
-                .unwrap();
-            writeln!(
-                log,
-                "==== hookline serve --listen {addr} --database {database} (attempt {attempt}) ===="
-            )
-            .unwrap();
-            let offset = log.metadata().unwrap().len();
-            let child = hookline_command()
-                .args([
-                    "serve",
-                    "--app-secret",
-                    SECRET,
-                    "--verify-token",
-                    VERIFY_TOKEN,
-                ])
-                .args(["--listen", &addr.to_string(), "--database", database])
-                .current_dir(sandbox.path())
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .unwrap();
-            let mut server = Server { child, addr };
-            let deadline = Instant::now() + START_DEADLINE;
-            loop {
-                if let Some(status) = server.child.try_wait().unwrap() {
-                    let log = sandbox.log_since(offset);
-                    if log.contains("cannot listen") {
-                        break;
-                    }
-                    panic!("hookline serve exited with {status} before it was ready:\n{log}");
-                }
-                // The log line proves this child bound the port (not some other test's server).
-                if sandbox.log_since(offset).contains("hookline is listening") {
-                    let health = probe.get(server.url("/healthz")).send().await;
-                    if health.is_ok_and(|r| r.status() == 200) {
-                        return server;
-                    }
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "hookline serve did not answer /healthz within {START_DEADLINE:?}"
-                );
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-        panic!("could not find a free port for hookline serve in 5 attempts");
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    fn is_running(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-
-    /// SIGKILL (`kill -9`), and reaps the process.
-    fn kill9(&mut self) -> ExitStatus {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap()
-    }
-
-    fn sigterm(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill -TERM failed");
-    }
-
-    async fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "hookline serve did not exit within {timeout:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
