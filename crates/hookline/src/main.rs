@@ -5,9 +5,11 @@ mod events;
 mod input;
 mod logging;
 mod parse;
+mod replay;
 mod serve;
 mod sign;
 mod store;
+mod time;
 
 use std::process::ExitCode;
 
@@ -30,6 +32,7 @@ enum Command {
     Events(events::Command),
     #[command(subcommand)]
     Deliveries(deliveries::Command),
+    Replay(replay::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Events(command) => events::run(command),
         Command::Deliveries(command) => deliveries::run(command),
         Command::Sign(args) => sign::run(args),
+        Command::Replay(args) => replay::run(args),
     };
     match result {
         Ok(code) => code,
