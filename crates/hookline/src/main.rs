@@ -8,7 +8,9 @@ mod parse;
 mod replay;
 mod serve;
 mod sign;
+mod signal;
 mod store;
+mod tail;
 mod time;
 
 use std::process::ExitCode;
@@ -33,6 +35,7 @@ enum Command {
     #[command(subcommand)]
     Deliveries(deliveries::Command),
     Replay(replay::Args),
+    Tail(tail::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Command::Deliveries(command) => deliveries::run(command),
         Command::Sign(args) => sign::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Tail(args) => tail::run(args),
     };
     match result {
         Ok(code) => code,

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use hookline_server::{Config, Overrides};
 
-use crate::logging;
+use crate::{logging, signal};
 
 /// Receive Meta webhook deliveries: verify each signature, store it durably, answer 200.
 ///
@@ -90,23 +90,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 /// Resolves on Ctrl-C or SIGTERM.
 async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
+    signal::stop_requested().await;
     tracing::info!("shutdown requested");
 }
