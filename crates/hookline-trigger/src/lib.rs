@@ -12,8 +12,10 @@
 //! - [`Template`] (`template.rs`): pre-encoded bodies and their rendering. Under it, `shape.rs` reads a
 //!   template, `mark.rs` marks what changes per request, `slot.rs` writes it, `fresh.rs` makes ids in
 //!   Meta's shapes, and `timefield.rs` knows which fields are times and in which unit.
+//! - [`app_id_sets`] (`app.rs`): naming the receiver's own app instead of the templates'.
 //! - [`TriggerError`] (`error.rs`).
 
+mod app;
 mod build;
 mod catalog;
 mod error;
@@ -27,6 +29,7 @@ mod slot;
 mod template;
 mod timefield;
 
+pub use app::{TEMPLATE_APP_ID, app_id_sets};
 pub use build::{Built, build};
 pub use catalog::{Kind, catalog};
 pub use error::TriggerError;
