@@ -8,6 +8,7 @@ mod parse;
 mod serve;
 mod sign;
 mod store;
+mod trigger;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,7 @@ enum Command {
     Serve(serve::Args),
     Parse(parse::Args),
     Sign(sign::Args),
+    Trigger(trigger::Args),
     #[command(subcommand)]
     Events(events::Command),
     #[command(subcommand)]
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Command::Events(command) => events::run(command),
         Command::Deliveries(command) => deliveries::run(command),
         Command::Sign(args) => sign::run(args),
+        Command::Trigger(args) => trigger::run(args),
     };
     match result {
         Ok(code) => code,
