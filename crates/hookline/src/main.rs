@@ -12,6 +12,7 @@ mod signal;
 mod store;
 mod tail;
 mod time;
+mod trigger;
 
 use std::process::ExitCode;
 
@@ -30,6 +31,7 @@ enum Command {
     Serve(serve::Args),
     Parse(parse::Args),
     Sign(sign::Args),
+    Trigger(trigger::Args),
     #[command(subcommand)]
     Events(events::Command),
     #[command(subcommand)]
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => sign::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Tail(args) => tail::run(args),
+        Command::Trigger(args) => trigger::run(args),
     };
     match result {
         Ok(code) => code,
