@@ -17,7 +17,13 @@ pub struct LogArgs {
 }
 
 pub fn init(args: &LogArgs) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_from_env("HOOKLINE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    init_with_default(args, "info")
+}
+
+/// [`init`] with another filter when `HOOKLINE_LOG` is unset.
+pub fn init_with_default(args: &LogArgs, default_filter: &str) -> anyhow::Result<()> {
+    let filter =
+        EnvFilter::try_from_env("HOOKLINE_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter));
     let colours = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

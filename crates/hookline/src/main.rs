@@ -1,6 +1,7 @@
 //! `hookline`: one binary, a file per subcommand. Each subcommand parses its arguments and calls library code.
 
 mod deliveries;
+mod demo;
 mod events;
 mod input;
 mod logging;
@@ -29,15 +30,16 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Serve(serve::Args),
-    Parse(parse::Args),
-    Sign(sign::Args),
+    Demo(demo::Args),
     Trigger(trigger::Args),
+    Replay(replay::Args),
+    Tail(tail::Args),
     #[command(subcommand)]
     Events(events::Command),
     #[command(subcommand)]
     Deliveries(deliveries::Command),
-    Replay(replay::Args),
-    Tail(tail::Args),
+    Parse(parse::Args),
+    Sign(sign::Args),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(args),
         Command::Tail(args) => tail::run(args),
         Command::Trigger(args) => trigger::run(args),
+        Command::Demo(args) => demo::run(args),
     };
     match result {
         Ok(code) => code,
