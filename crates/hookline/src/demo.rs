@@ -148,13 +148,34 @@ async fn summarise(store: &dyn EventStore, own_app_ids: &[String]) -> anyhow::Re
 }
 
 fn print_next_steps(url: &str, database: &str, temporary: bool) {
-    println!("Go on by hand (the server keeps running):");
-    println!(
-        "  hookline trigger message --to {url} --secret {SECRET} --text 'hello'   # send another event"
-    );
-    println!("  hookline tail --database {database}                        # follow new events");
-    println!("  hookline events list --database {database} --json          # everything stored");
-    println!("  curl '{url}?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=42'");
+    println!("Go on by hand while it runs, from another terminal:");
+    let steps = [
+        (
+            "send another event (`hookline trigger --list` shows every kind)",
+            format!("hookline trigger message --to {url} --secret {SECRET} --text 'hello'"),
+        ),
+        (
+            "follow new events as they are stored",
+            format!("hookline tail --database {database}"),
+        ),
+        (
+            "list everything stored",
+            format!("hookline events list --database {database}"),
+        ),
+        (
+            "load it with unique signed deliveries for 10 s",
+            format!("hookline load --url {url} --secret {SECRET}"),
+        ),
+        (
+            "answer Meta's subscription check",
+            format!(
+                "curl '{url}?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=42'"
+            ),
+        ),
+    ];
+    for (why, command) in steps {
+        println!("  # {why}\n  {command}");
+    }
     if temporary {
         println!(
             "\nCtrl-C stops the server and deletes the temporary store (keep one with --database)."
