@@ -13,6 +13,10 @@
 //! milliseconds, so a connection wakes up to [`TIMER_SLACK`] early and sends at once; such a request's
 //! latency runs from when it left, which keeps the timer's rounding out of the figures. Requests therefore
 //! leave in millisecond bursts at high rates, as with wrk2 and oha.
+//!
+//! A duration ends the run at that time in both loops. An open loop that fell behind stops there too,
+//! leaving requests that were due unsent rather than running on to catch up; the report's sent rate
+//! shows the shortfall.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -93,8 +97,8 @@ impl Plan {
             return None;
         }
         let start = self.start();
-        // Closed loop: the clock is checked before a number is taken, so taken numbers have no gaps.
-        if self.schedule.is_none() && self.duration.is_some_and(|d| now >= start + d) {
+        // The clock is checked before a number is taken, so taken numbers have no gaps.
+        if self.duration.is_some_and(|d| now >= start + d) {
             return None;
         }
         let seq = self.next.fetch_add(1, Ordering::Relaxed);
@@ -185,6 +189,23 @@ mod tests {
         let start = plan.start();
         assert!(plan.next(start + Duration::from_millis(999)).is_some());
         assert_eq!(plan.next(start + Duration::from_secs(1)), None);
+    }
+
+    #[test]
+    fn an_open_loop_that_fell_behind_stops_at_the_end_of_its_duration() {
+        let plan = Plan::new(None, Some(Duration::from_secs(1)), Some(10.0));
+        let start = plan.start();
+        let job = plan.next(start + Duration::from_millis(999)).unwrap();
+        assert_eq!(
+            job.due,
+            Some(start),
+            "request 0 is late but still due before the end"
+        );
+        assert_eq!(
+            plan.next(start + Duration::from_secs(1)),
+            None,
+            "9 requests left unsent"
+        );
     }
 
     #[test]
