@@ -15,7 +15,8 @@
 //! - [`response`]: where a response ends (`httparse`, Content-Length, chunked, close).
 //! - `stats`: per-thread histograms and counters; [`report`]: the merged [`Report`]; `cpu`: the load
 //!   threads' own CPU time.
-//! - `progress`: the progress bar; [`target`]: the URL.
+//! - `timer`: per-connection timers for timeouts and pacing; `progress`: the progress bar;
+//!   [`target`]: the URL.
 //!
 //! Plain HTTP/1.1 only, written by hand over tokio's `TcpStream` rather than through an HTTP client
 //! library: the engine must outrun the receivers it measures (see the crate's README for the figures).
@@ -34,6 +35,7 @@ pub mod schedule;
 pub mod signature;
 mod stats;
 pub mod target;
+mod timer;
 mod worker;
 
 pub use body::{BodySource, FixedBody};

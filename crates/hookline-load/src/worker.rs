@@ -19,6 +19,7 @@ use crate::error::LoadError;
 use crate::request::RequestWriter;
 use crate::schedule::{Job, Plan, Schedule};
 use crate::stats::{Outcome, Progress, Stats};
+use crate::timer::{Pacer, Watchdog};
 
 /// After a failed connect, a connection waits this long before its next request, so that a receiver
 /// that went away mid-run does not turn the generator into a busy loop of refused connects.
@@ -213,20 +214,18 @@ async fn drive(
     let mut body = Vec::with_capacity(4096);
     let mut request = Vec::with_capacity(4096);
     let clock = Clock::new(shared.plan.start());
+    let (mut watchdog, mut pacer) = (Watchdog::new(shared.timeout), Pacer::new());
     let mut now = Instant::now();
     while let Some(Job { seq, due }) = shared.plan.next(now) {
         body.clear();
         let events = shared.bodies.render(seq, clock.unix_ms(now), &mut body);
         shared.writer.write(&body, &mut request);
         if let Some(due) = due {
-            let wake = Schedule::wake_at(due);
-            if wake > Instant::now() {
-                tokio::time::sleep_until(wake.into()).await;
-            }
+            pacer.until(Schedule::wake_at(due)).await;
         }
         let sent = Instant::now();
         let opened_before = connection.opened;
-        let outcome = attempt(&shared, &mut connection, &request).await;
+        let outcome = attempt(&shared, &mut connection, &request, &mut watchdog, sent).await;
         now = Instant::now();
         let origin = due.map_or(sent, |due| Schedule::latency_origin(due, sent));
         {
@@ -244,19 +243,25 @@ async fn drive(
 }
 
 /// Sends one request within the timeout and says how it ended.
-async fn attempt(shared: &Shared, connection: &mut Connection, request: &[u8]) -> Outcome {
+async fn attempt(
+    shared: &Shared,
+    connection: &mut Connection,
+    request: &[u8],
+    watchdog: &mut Watchdog,
+    sent: Instant,
+) -> Outcome {
     let exchange = connection.exchange(&shared.addrs, request);
-    match tokio::time::timeout(shared.timeout, exchange).await {
-        Ok(Ok(response)) => {
+    match watchdog.guard(sent, exchange).await {
+        Some(Ok(response)) => {
             shared.note_answer();
             Outcome::Status(response.status)
         }
-        Ok(Err(failure)) => {
+        Some(Err(failure)) => {
             let outcome = failure.outcome();
             shared.connect_failed(failure);
             outcome
         }
-        Err(_elapsed) => {
+        None => {
             connection.close(); // the response may still come: never read it as the next one's
             Outcome::Timeout
         }
