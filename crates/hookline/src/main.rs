@@ -4,6 +4,7 @@ mod deliveries;
 mod demo;
 mod events;
 mod input;
+mod load;
 mod logging;
 mod parse;
 mod replay;
@@ -32,6 +33,7 @@ enum Command {
     Serve(serve::Args),
     Demo(demo::Args),
     Trigger(trigger::Args),
+    Load(load::Args),
     Replay(replay::Args),
     Tail(tail::Args),
     #[command(subcommand)]
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(args),
         Command::Tail(args) => tail::run(args),
         Command::Trigger(args) => trigger::run(args),
+        Command::Load(args) => load::run(args),
         Command::Demo(args) => demo::run(args),
     };
     match result {
