@@ -9,7 +9,7 @@ use hookline_store::{BoxFuture, EventStore, StoreError, StoreUrl, WriterOptions}
 /// The store option shared by reading subcommands.
 #[derive(Debug, clap::Args)]
 pub struct StoreArgs {
-    /// Store URL, as given to `hookline serve` [default: sqlite://hookline.db].
+    /// Store URL, as given to `hookline serve`.
     #[arg(
         long,
         env = "HOOKLINE_DATABASE",
