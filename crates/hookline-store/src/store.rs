@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use crate::error::StoreError;
 use crate::model::{Appended, DeliveryQuery, EventQuery, NewDelivery, StoredDelivery, StoredEvent};
@@ -38,6 +38,11 @@ pub trait EventStore: Send + Sync + fmt::Debug + 'static {
 
     /// Stops taking writes, commits everything already queued, and waits for the writer to finish.
     fn close(&self) -> BoxFuture<'_, ()>;
+
+    /// The highest event id committed so far (0 for an empty store), updated after every group commit
+    /// that added events: followers (the live stream, the conversation projector) wait on it instead of
+    /// polling.
+    fn committed_events(&self) -> watch::Receiver<i64>;
 }
 
 /// A delivery handed to the writer; resolves once it is committed (or failed to be).

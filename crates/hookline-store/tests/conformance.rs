@@ -112,6 +112,38 @@ async fn a_committed_delivery_lists_its_events_with_their_raw_json() {
 }
 
 #[tokio::test]
+async fn followers_see_the_highest_committed_event_id_move_only_when_events_are_added() {
+    let fx = fixture();
+    let store = open(&fx, SqliteOptions::default());
+    let mut committed = store.committed_events();
+    assert_eq!(*committed.borrow_and_update(), 0);
+    store
+        .submit(delivery(body("m.1", "hi")))
+        .unwrap()
+        .await
+        .unwrap();
+    assert!(committed.has_changed().unwrap());
+    assert_eq!(*committed.borrow_and_update(), 2);
+    // A pure redelivery adds no event, so followers are not woken.
+    store
+        .submit(delivery(body("m.1", "hi")))
+        .unwrap()
+        .await
+        .unwrap();
+    assert!(!committed.has_changed().unwrap());
+    store
+        .submit(delivery(body("m.2", "yo")))
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(*committed.borrow_and_update(), 4);
+    drop(store);
+    // A reopened store starts from what is on disk.
+    let store = open(&fx, SqliteOptions::default());
+    assert_eq!(*store.committed_events().borrow(), 4);
+}
+
+#[tokio::test]
 async fn redeliveries_add_deliveries_and_duplicate_counts_but_no_events() {
     let fx = fixture();
     let store = open(&fx, SqliteOptions::default());

@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::Connection;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use crate::error::StoreError;
 use crate::model::{DeliveryQuery, EventQuery, NewDelivery, StoredDelivery, StoredEvent};
@@ -60,6 +60,7 @@ pub struct SqliteStore {
     /// Dropping it stops the checkpoint thread.
     checkpoints: Mutex<Option<(SyncSender<()>, JoinHandle<()>)>>,
     readers: Arc<Readers>,
+    committed: watch::Receiver<i64>,
 }
 
 impl SqliteStore {
@@ -74,6 +75,7 @@ impl SqliteStore {
         writer.observer = options.writer.observer.clone();
         let depth = writer.depth.clone();
         let healthy = writer.healthy.clone();
+        let committed = writer.committed.subscribe();
         let capacity = options.writer.queue_capacity.max(1);
         let (sender, receiver) = sync_channel(capacity);
         let thread = std::thread::Builder::new()
@@ -98,6 +100,7 @@ impl SqliteStore {
             writer: Mutex::new(Some(thread)),
             checkpoints: Mutex::new(Some(checkpoints)),
             readers: Arc::new(Readers::new(path.to_owned(), options.busy_timeout)),
+            committed,
         })
     }
 
@@ -205,6 +208,10 @@ impl EventStore for SqliteStore {
         query: DeliveryQuery,
     ) -> BoxFuture<'_, Result<Vec<StoredDelivery>, StoreError>> {
         self.read(move |conn| read::deliveries(conn, &query))
+    }
+
+    fn committed_events(&self) -> watch::Receiver<i64> {
+        self.committed.clone()
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

@@ -11,7 +11,7 @@ use std::sync::mpsc::Receiver;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior, params};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use crate::error::StoreError;
 use crate::model::{Appended, Content, NewDelivery, NewEvent, Outcome};
@@ -38,6 +38,8 @@ pub(crate) struct Writer {
     /// False after a failed commit until a later write succeeds.
     pub healthy: Arc<AtomicBool>,
     pub observer: Option<Arc<dyn CommitObserver>>,
+    /// The highest committed event id, published after each commit that added events.
+    pub committed: watch::Sender<i64>,
     /// Ids are assigned here: there is only one writer, and knowing a delivery's id before its events are
     /// written lets the delivery row be written last, with its counts, in one statement.
     next: Ids,
@@ -51,6 +53,7 @@ impl Writer {
             depth: Arc::default(),
             healthy: Arc::new(AtomicBool::new(true)),
             observer: None,
+            committed: watch::Sender::new(0),
             next: Ids {
                 delivery: 0,
                 event: 0,
@@ -68,6 +71,7 @@ impl Writer {
             event: next("events")?,
         };
         writer.next = next;
+        writer.committed.send_replace(next.event - 1);
         Ok(writer)
     }
 
@@ -165,6 +169,9 @@ impl Writer {
             appended.push(insert_delivery(&tx, &mut ids, delivery)?);
         }
         tx.commit()?;
+        if ids.event != self.next.event {
+            self.committed.send_replace(ids.event - 1);
+        }
         self.next = ids;
         Ok(appended)
     }
