@@ -13,6 +13,7 @@
 //! Events are stored once per dedup key: a redelivery records the delivery, bumps the event's duplicate
 //! count and links the delivery to it, and adds no event.
 
+pub mod conversation;
 pub mod error;
 pub mod model;
 pub mod sqlite;

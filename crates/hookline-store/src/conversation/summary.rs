@@ -1,0 +1,316 @@
+//! The per-conversation and per-account state a projector keeps up to date, one event at a time.
+//!
+//! Every field merges in a way that does not depend on order or repetition: a [`Register`] keeps the
+//! value of the event with the greatest `(timestamp, dedup key)` (a total order, so two stores agree on
+//! ties), times are maxima, deleted mids a set. Absorbing the same events in any order, any number of
+//! times, gives equal summaries; `summaries_do_not_depend_on_order_or_repetition` checks it.
+
+use std::collections::BTreeSet;
+
+use hookline_meta::{Event, EventKind};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::view::{Counterpart, Direction, Preview};
+use crate::model::StoredEvent;
+
+/// The value of the latest event (by `(at, key)`) that set it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Register<T> {
+    pub at: i64,
+    pub key: String,
+    pub value: T,
+}
+
+/// Sets `register` to `value` if `(at, key)` is later than what it holds.
+fn set<T>(register: &mut Option<Register<T>>, at: i64, key: &str, value: impl FnOnce() -> T) {
+    let later = match register {
+        None => true,
+        Some(held) => (at, key) > (held.at, held.key.as_str()),
+    };
+    if later {
+        *register = Some(Register {
+            at,
+            key: key.to_owned(),
+            value: value(),
+        });
+    }
+}
+
+/// Where an event sorts: its time (events without one first), then its dedup key.
+pub fn position(event: &StoredEvent) -> (i64, &str) {
+    (event.timestamp_ms.unwrap_or(i64::MIN), &event.dedup_key)
+}
+
+/// A conversation's projected state.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub last_event_ms: Option<i64>,
+    /// The latest thread-control event's new owner (`None` inside when it named none).
+    pub owner: Option<Register<Option<String>>>,
+    /// Whether the latest event came through `standby`.
+    pub standby: Option<Register<bool>>,
+    pub last_message: Option<Register<Preview>>,
+    pub last_outbound_ms: Option<i64>,
+    pub referral: Option<Register<Value>>,
+    /// Mids deleted by their author, so a deleted last message shows as deleted whichever came first.
+    pub deleted: BTreeSet<String>,
+}
+
+impl Summary {
+    /// Merges one of the conversation's events.
+    pub fn absorb(&mut self, stored: &StoredEvent, event: &Event<'_>) {
+        let (at, key) = position(stored);
+        if let Some(ms) = stored.timestamp_ms {
+            self.last_event_ms = self.last_event_ms.max(Some(ms));
+        }
+        set(&mut self.standby, at, key, || event.is_standby());
+        match &event.kind {
+            EventKind::Message(_) | EventKind::MessageEcho(_) => {
+                let outbound = matches!(event.kind, EventKind::MessageEcho(_));
+                if outbound && stored.timestamp_ms.is_some() {
+                    self.last_outbound_ms = self.last_outbound_ms.max(stored.timestamp_ms);
+                }
+                set(&mut self.last_message, at, key, || preview(stored, event));
+            }
+            EventKind::MessageDeleted { mid: Some(mid) } => {
+                self.deleted.insert(mid.to_string());
+            }
+            EventKind::PassThreadControl(control) | EventKind::TakeThreadControl(control) => {
+                let owner = control.new_owner_app_id.as_ref().map(|id| id.to_string());
+                set(&mut self.owner, at, key, || owner);
+            }
+            _ => {}
+        }
+        if let Some(referral) = referral_of(event) {
+            set(&mut self.referral, at, key, || {
+                let mut referral = referral;
+                referral["timestamp_ms"] = json!(stored.timestamp_ms);
+                referral
+            });
+        }
+    }
+
+    /// The last message as listed: marked deleted if its author deleted it.
+    pub fn preview(&self) -> Option<Preview> {
+        let mut preview = self.last_message.as_ref()?.value.clone();
+        if preview
+            .mid
+            .as_ref()
+            .is_some_and(|mid| self.deleted.contains(mid))
+        {
+            preview.deleted = true;
+            preview.text = None;
+        }
+        Some(preview)
+    }
+}
+
+fn preview(stored: &StoredEvent, event: &Event<'_>) -> Preview {
+    let message = event.kind.message();
+    Preview {
+        mid: stored.mid.clone(),
+        direction: if matches!(event.kind, EventKind::MessageEcho(_)) {
+            Direction::Out
+        } else {
+            Direction::In
+        },
+        text: message.and_then(|m| m.text.as_ref()).map(|t| t.to_string()),
+        timestamp_ms: stored.timestamp_ms,
+        attachment_types: message
+            .map(|m| {
+                m.attachments
+                    .iter()
+                    .map(|a| a.type_name().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        deleted: false,
+    }
+}
+
+/// The referral an event carries: a `referral` event's, or one inside a message or postback.
+pub(crate) fn referral_of(event: &Event<'_>) -> Option<Value> {
+    let referral = match &event.kind {
+        EventKind::Referral(referral) => &referral.referral,
+        EventKind::Message(message) => message.referral.as_deref()?,
+        EventKind::Postback(postback) => postback.referral.as_deref()?,
+        _ => return None,
+    };
+    serde_json::to_value(referral).ok()
+}
+
+/// An account's projected state.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    pub last_event_ms: Option<i64>,
+    pub policy: Option<Register<Value>>,
+}
+
+impl AccountSummary {
+    /// Merges one event addressed to the account.
+    pub fn absorb(&mut self, stored: &StoredEvent, event: &Event<'_>) {
+        let (at, key) = position(stored);
+        if let Some(ms) = stored.timestamp_ms {
+            self.last_event_ms = self.last_event_ms.max(Some(ms));
+        }
+        if let EventKind::PolicyEnforcement(policy) = &event.kind {
+            set(&mut self.policy, at, key, || {
+                let mut value = serde_json::to_value(policy).unwrap_or(Value::Null);
+                if let Value::Object(map) = &mut value {
+                    map.insert("timestamp_ms".into(), json!(stored.timestamp_ms));
+                }
+                value
+            });
+        }
+    }
+}
+
+/// The counterpart of a conversation key (`object:account:id` or `object:account:ref:user_ref`).
+pub fn counterpart_of(key: &str) -> Option<(String, String, Counterpart)> {
+    let (object, rest) = key.split_once(':')?;
+    let (account, rest) = rest.split_once(':')?;
+    let counterpart = match rest.strip_prefix("ref:") {
+        Some(user_ref) => Counterpart::UserRef(user_ref.to_owned()),
+        None => Counterpart::Id(rest.to_owned()),
+    };
+    Some((object.to_owned(), account.to_owned(), counterpart))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::reparse::with_event;
+    use hookline_meta::ParseOptions;
+
+    fn event(id: i64, ts: i64, raw: &str) -> StoredEvent {
+        StoredEvent {
+            id,
+            delivery_id: id,
+            received_at_ms: 0,
+            dedup_key: format!("v1:{id:02}"),
+            object: Some("page".into()),
+            entry_id: Some("100".into()),
+            channel: "messaging".into(),
+            kind: String::new(),
+            field: None,
+            sender: None,
+            user_ref: None,
+            recipient: None,
+            timestamp_ms: Some(ts),
+            mid: serde_json::from_str::<Value>(raw).ok().and_then(|v| {
+                v.pointer("/message/mid")
+                    .and_then(|m| m.as_str().map(str::to_owned))
+            }),
+            conversation_key: Some("page:100:7".into()),
+            duplicates: 0,
+            raw: Some(raw.into()),
+        }
+    }
+
+    fn absorb_all(events: &[StoredEvent]) -> Summary {
+        let mut summary = Summary::default();
+        for stored in events {
+            with_event(stored, &ParseOptions::default(), |e| {
+                summary.absorb(stored, e)
+            });
+        }
+        summary
+    }
+
+    fn sample() -> Vec<StoredEvent> {
+        vec![
+            event(
+                1,
+                10,
+                r#"{"sender":{"id":"7"},"recipient":{"id":"100"},"timestamp":10,"message":{"mid":"m.1","text":"hi","referral":{"ref":"spring","source":"ADS","type":"OPEN_THREAD","ad_id":"55"}}}"#,
+            ),
+            event(
+                2,
+                20,
+                r#"{"sender":{"id":"100"},"recipient":{"id":"7"},"timestamp":20,"message":{"mid":"m.2","is_echo":true,"app_id":263902037430900,"text":"hello"}}"#,
+            ),
+            event(
+                3,
+                30,
+                r#"{"sender":{"id":"7"},"recipient":{"id":"100"},"timestamp":30,"message":{"mid":"m.3","text":"oops"}}"#,
+            ),
+            event(
+                4,
+                40,
+                r#"{"sender":{"id":"7"},"recipient":{"id":"100"},"timestamp":40,"message":{"mid":"m.3","is_deleted":true}}"#,
+            ),
+            event(
+                5,
+                25,
+                r#"{"sender":{"id":"7"},"recipient":{"id":"100"},"timestamp":25,"pass_thread_control":{"new_owner_app_id":"123","previous_owner_app_id":"456"}}"#,
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_summary_keeps_the_latest_message_owner_referral_and_deletions() {
+        let summary = absorb_all(&sample());
+        assert_eq!(summary.last_event_ms, Some(40));
+        assert_eq!(summary.last_outbound_ms, Some(20));
+        assert_eq!(
+            summary.owner.as_ref().unwrap().value.as_deref(),
+            Some("123")
+        );
+        let preview = summary.preview().unwrap();
+        assert_eq!(preview.mid.as_deref(), Some("m.3"));
+        assert!(preview.deleted && preview.text.is_none());
+        let referral = &summary.referral.as_ref().unwrap().value;
+        assert_eq!(
+            (referral["ref"].as_str(), referral["timestamp_ms"].as_i64()),
+            (Some("spring"), Some(10))
+        );
+    }
+
+    #[test]
+    fn summaries_do_not_depend_on_order_or_repetition() {
+        let events = sample();
+        let expected = absorb_all(&events);
+        let mut reversed: Vec<_> = events.iter().rev().cloned().collect();
+        reversed.extend(events.iter().cloned());
+        assert_eq!(absorb_all(&reversed), expected);
+        let mut rotated = events.clone();
+        rotated.rotate_left(2);
+        rotated.push(events[1].clone());
+        assert_eq!(absorb_all(&rotated), expected);
+    }
+
+    #[test]
+    fn ties_in_time_are_broken_by_dedup_key() {
+        let a = event(
+            1,
+            10,
+            r#"{"sender":{"id":"7"},"recipient":{"id":"100"},"timestamp":10,"message":{"mid":"m.a","text":"a"}}"#,
+        );
+        let b = event(
+            2,
+            10,
+            r#"{"sender":{"id":"7"},"recipient":{"id":"100"},"timestamp":10,"message":{"mid":"m.b","text":"b"}}"#,
+        );
+        let one = absorb_all(&[a.clone(), b.clone()]);
+        let other = absorb_all(&[b, a]);
+        assert_eq!(one, other);
+        assert_eq!(one.preview().unwrap().mid.as_deref(), Some("m.b"));
+    }
+
+    #[test]
+    fn keys_split_into_object_account_and_counterpart() {
+        assert_eq!(
+            counterpart_of("page:100:7"),
+            Some(("page".into(), "100".into(), Counterpart::Id("7".into())))
+        );
+        assert_eq!(
+            counterpart_of("page:100:ref:abc:d"),
+            Some((
+                "page".into(),
+                "100".into(),
+                Counterpart::UserRef("abc:d".into())
+            ))
+        );
+    }
+}

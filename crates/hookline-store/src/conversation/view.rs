@@ -1,0 +1,141 @@
+//! What conversations are read as: the items of the admin API's conversation routes (CONTRACTS.md
+//! section 6, with extra keys).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The person on the other side.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Counterpart {
+    /// `{"id": PSID or IGSID}`
+    Id(String),
+    /// `{"user_ref": ...}`: a chat-plugin guest or a checkbox opt-in.
+    UserRef(String),
+}
+
+/// `"in"` from the user, `"out"` from the business.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    In,
+    Out,
+}
+
+/// An item of `GET /api/v1/conversations`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Conversation {
+    /// Opaque and stable: see [`super::conversation_id`].
+    pub id: String,
+    /// The conversation key stored with each event (`page:PAGE_ID:PSID`).
+    pub key: String,
+    pub object: String,
+    /// The Page or Instagram account.
+    pub account_id: String,
+    pub counterpart: Counterpart,
+    /// The time of its latest event, epoch ms.
+    pub last_event_ms: Option<i64>,
+    /// The app that owns the thread under the handover protocol, per the latest thread-control event;
+    /// null when the thread was never handed over.
+    pub owner_app_id: Option<String>,
+    /// True when its latest event came through `standby` (another app owns the thread).
+    pub standby: bool,
+    pub last_message: Option<Preview>,
+    /// Messages from the user newer than the business's latest message.
+    pub unread: i64,
+    /// Messages in and out.
+    pub message_count: i64,
+    /// The latest attribution (ad, link, plugin, product), with its time.
+    pub referral: Option<Value>,
+}
+
+/// The latest message of a conversation, for lists.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Preview {
+    pub mid: Option<String>,
+    pub direction: Direction,
+    pub text: Option<String>,
+    pub timestamp_ms: Option<i64>,
+    pub attachment_types: Vec<String>,
+    pub deleted: bool,
+}
+
+/// An item of `GET /api/v1/conversations/{id}/messages`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Message {
+    pub mid: String,
+    pub direction: Direction,
+    pub timestamp_ms: Option<i64>,
+    /// The current text (the latest edit's); null when deleted or when there is none.
+    pub text: Option<String>,
+    pub attachments: Vec<Attachment>,
+    /// For outbound messages: `sent`, `delivered` or `read`; null for inbound ones.
+    pub status: Option<&'static str>,
+    /// The reactions standing now, one per person.
+    pub reactions: Vec<Reaction>,
+    pub edit_count: u32,
+    pub edits: Vec<Edit>,
+    /// Deleted (unsent) by its author: content removed, the message kept as a tombstone.
+    pub deleted: bool,
+    /// For outbound messages: who sent it (`this_app`, `page_inbox`, `instagram_inbox`, `other_app`,
+    /// `unknown`).
+    pub echo_source: Option<&'static str>,
+    pub app_id: Option<String>,
+    pub quick_reply: Option<Value>,
+    pub reply_to: Option<Value>,
+    pub referral: Option<Value>,
+    /// Received through `standby`: another app owned the thread.
+    pub standby: bool,
+    /// The stored event that carried the message.
+    pub event_id: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Attachment {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: Option<String>,
+    pub title: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Reaction {
+    /// Who reacted (the sender's id or user_ref).
+    pub by: String,
+    pub reaction: Option<String>,
+    pub emoji: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Edit {
+    pub num_edit: Option<u32>,
+    pub text: Option<String>,
+    pub timestamp_ms: Option<i64>,
+}
+
+/// An item of `GET /api/v1/conversations/{id}/timeline`: every event of the conversation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimelineItem {
+    pub event_id: i64,
+    pub kind: String,
+    pub timestamp_ms: Option<i64>,
+    pub standby: bool,
+    /// For `message` and `message_echo`: the message as it stands now.
+    pub message: Option<Message>,
+    /// A readable line for the other kinds (a postback's title, a handover, a referral, ...).
+    pub note: Option<String>,
+    /// The event's typed detail, as `hookline parse` prints it.
+    pub detail: Value,
+}
+
+/// An item of `GET /api/v1/accounts`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Account {
+    pub account_id: String,
+    pub object: String,
+    pub conversations: i64,
+    pub last_event_ms: Option<i64>,
+    /// The latest policy-enforcement action on the account (`warning`, `block`, `unblock`) with its
+    /// reason and time.
+    pub policy: Option<Value>,
+}
