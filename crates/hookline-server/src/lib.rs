@@ -52,6 +52,7 @@ impl Server {
             queue_capacity: config.writer_queue,
             max_batch: config.writer_max_batch,
             observer: Some(metrics.clone()),
+            project: true,
         };
         let store = tokio::task::spawn_blocking(move || hookline_store::open(&url, writer))
             .await

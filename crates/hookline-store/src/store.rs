@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
 
+use crate::conversation::ConversationQuery;
+use crate::conversation::view::{Account, Conversation};
 use crate::error::StoreError;
 use crate::model::{Appended, DeliveryQuery, EventQuery, NewDelivery, StoredDelivery, StoredEvent};
 
@@ -43,6 +45,32 @@ pub trait EventStore: Send + Sync + fmt::Debug + 'static {
     /// that added events: followers (the live stream, the conversation projector) wait on it instead of
     /// polling.
     fn committed_events(&self) -> watch::Receiver<i64>;
+
+    /// The id of the last event the conversation projection has applied; it follows
+    /// [`EventStore::committed_events`] when the store was opened with `WriterOptions::project`.
+    fn projected_events(&self) -> watch::Receiver<i64>;
+
+    /// Conversations, newest activity first (see [`crate::conversation`]).
+    fn list_conversations(
+        &self,
+        query: ConversationQuery,
+    ) -> BoxFuture<'_, Result<Vec<Conversation>, StoreError>>;
+
+    /// One conversation by its id, `None` when there is none.
+    fn get_conversation(
+        &self,
+        id: String,
+    ) -> BoxFuture<'_, Result<Option<Conversation>, StoreError>>;
+
+    /// Every event of the conversation with this key, with its raw JSON, for
+    /// [`crate::conversation::fold::fold`].
+    fn conversation_events(
+        &self,
+        key: String,
+    ) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>>;
+
+    /// The Page and Instagram accounts that received events.
+    fn list_accounts(&self) -> BoxFuture<'_, Result<Vec<Account>, StoreError>>;
 }
 
 /// A delivery handed to the writer; resolves once it is committed (or failed to be).

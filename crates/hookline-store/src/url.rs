@@ -86,6 +86,8 @@ pub struct WriterOptions {
     /// Most deliveries committed in one transaction.
     pub max_batch: usize,
     pub observer: Option<Arc<dyn CommitObserver>>,
+    /// Keep the conversation projection up to date (the server does; one-shot readers do not).
+    pub project: bool,
 }
 
 impl Default for WriterOptions {
@@ -94,6 +96,7 @@ impl Default for WriterOptions {
             queue_capacity: 4096,
             max_batch: 256,
             observer: None,
+            project: false,
         }
     }
 }
@@ -103,6 +106,7 @@ impl std::fmt::Debug for WriterOptions {
         f.debug_struct("WriterOptions")
             .field("queue_capacity", &self.queue_capacity)
             .field("max_batch", &self.max_batch)
+            .field("project", &self.project)
             .finish_non_exhaustive()
     }
 }

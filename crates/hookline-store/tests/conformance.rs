@@ -431,7 +431,7 @@ async fn a_full_queue_is_refused_at_once() {
         writer: WriterOptions {
             queue_capacity: 2,
             max_batch: 1,
-            observer: None,
+            ..WriterOptions::default()
         },
         ..SqliteOptions::default()
     };

@@ -33,6 +33,7 @@ pub fn open_existing(args: &StoreArgs) -> anyhow::Result<Arc<dyn EventStore>> {
         queue_capacity: 1,
         max_batch: 1,
         observer: None,
+        project: false,
     };
     hookline_store::open(&url, writer).with_context(|| format!("while opening {}", args.database))
 }

@@ -88,6 +88,7 @@ pub fn fold(events: &[StoredEvent], options: &ParseOptions) -> Folded {
             let message = mid.and_then(|mid| by_mid.get(mid.as_str()).map(|m| (*m).clone()));
             let item = TimelineItem {
                 event_id: stored.id,
+                dedup_key: stored.dedup_key.clone(),
                 kind: stored.kind.clone(),
                 timestamp_ms: stored.timestamp_ms,
                 standby,
@@ -303,7 +304,7 @@ fn message_fact(
         reply_to: message.reply_to.as_ref().map(json),
         referral: referral_of(event),
         standby: event.is_standby(),
-        event_id: stored.id,
+        dedup_key: stored.dedup_key.clone(),
     }))
 }
 

@@ -86,8 +86,8 @@ pub struct Message {
     pub referral: Option<Value>,
     /// Received through `standby`: another app owned the thread.
     pub standby: bool,
-    /// The stored event that carried the message.
-    pub event_id: i64,
+    /// The dedup key of the event that carried the message (the same in every store, unlike event ids).
+    pub dedup_key: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -116,7 +116,9 @@ pub struct Edit {
 /// An item of `GET /api/v1/conversations/{id}/timeline`: every event of the conversation.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TimelineItem {
+    /// The stored event's id in this store (for `GET /api/v1/events/{id}`).
     pub event_id: i64,
+    pub dedup_key: String,
     pub kind: String,
     pub timestamp_ms: Option<i64>,
     pub standby: bool,

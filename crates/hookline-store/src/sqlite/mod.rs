@@ -5,8 +5,10 @@
 //! - [`writer`]: the single writer thread and its group commit.
 //! - [`checkpoint`]: WAL checkpoints on their own thread, off the commit path.
 //! - [`read`]: queries on separate read-only connections.
+//! - [`projection`]: the conversation projection's steps (run by the writer) and its reads.
 
 mod checkpoint;
+mod projection;
 mod read;
 mod schema;
 mod writer;
@@ -21,6 +23,8 @@ use std::time::Duration;
 use rusqlite::Connection;
 use tokio::sync::{oneshot, watch};
 
+use crate::conversation::ConversationQuery;
+use crate::conversation::view::{Account, Conversation};
 use crate::error::StoreError;
 use crate::model::{DeliveryQuery, EventQuery, NewDelivery, StoredDelivery, StoredEvent};
 use crate::store::{BoxFuture, EventStore, PendingCommit};
@@ -61,6 +65,7 @@ pub struct SqliteStore {
     checkpoints: Mutex<Option<(SyncSender<()>, JoinHandle<()>)>>,
     readers: Arc<Readers>,
     committed: watch::Receiver<i64>,
+    projected: watch::Receiver<i64>,
 }
 
 impl SqliteStore {
@@ -73,9 +78,11 @@ impl SqliteStore {
         let conn = open_writer(path, &options).map_err(fail)?;
         let mut writer = Writer::new(conn, options.writer.max_batch).map_err(fail)?;
         writer.observer = options.writer.observer.clone();
+        writer.project = options.writer.project;
         let depth = writer.depth.clone();
         let healthy = writer.healthy.clone();
         let committed = writer.committed.subscribe();
+        let projected = writer.projected.subscribe();
         let capacity = options.writer.queue_capacity.max(1);
         let (sender, receiver) = sync_channel(capacity);
         let thread = std::thread::Builder::new()
@@ -101,6 +108,7 @@ impl SqliteStore {
             checkpoints: Mutex::new(Some(checkpoints)),
             readers: Arc::new(Readers::new(path.to_owned(), options.busy_timeout)),
             committed,
+            projected,
         })
     }
 
@@ -212,6 +220,35 @@ impl EventStore for SqliteStore {
 
     fn committed_events(&self) -> watch::Receiver<i64> {
         self.committed.clone()
+    }
+
+    fn projected_events(&self) -> watch::Receiver<i64> {
+        self.projected.clone()
+    }
+
+    fn list_conversations(
+        &self,
+        query: ConversationQuery,
+    ) -> BoxFuture<'_, Result<Vec<Conversation>, StoreError>> {
+        self.read(move |conn| projection::conversations(conn, &query))
+    }
+
+    fn get_conversation(
+        &self,
+        id: String,
+    ) -> BoxFuture<'_, Result<Option<Conversation>, StoreError>> {
+        self.read(move |conn| projection::conversation_by_id(conn, &id))
+    }
+
+    fn conversation_events(
+        &self,
+        key: String,
+    ) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>> {
+        self.read(move |conn| projection::conversation_events(conn, &key))
+    }
+
+    fn list_accounts(&self) -> BoxFuture<'_, Result<Vec<Account>, StoreError>> {
+        self.read(projection::accounts)
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

@@ -89,6 +89,24 @@ pub(crate) fn events(conn: &Connection, query: &EventQuery) -> rusqlite::Result<
     rows.collect()
 }
 
+/// Every event of a conversation with its raw JSON, through the projection's index of them.
+pub(crate) fn events_of_conversation(
+    conn: &Connection,
+    key: &str,
+) -> rusqlite::Result<Vec<StoredEvent>> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS}, coalesce(e.raw, CAST(substr(d.body, e.raw_start + 1, e.raw_len) AS TEXT))
+         FROM conversation_events ce
+         JOIN events e ON e.id = ce.event_id
+         JOIN deliveries d ON d.id = e.delivery_id
+         WHERE ce.conversation_key = ?1
+         ORDER BY e.id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([key], event_row)?;
+    rows.collect()
+}
+
 fn event_row(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
     Ok(StoredEvent {
         id: row.get(0)?,

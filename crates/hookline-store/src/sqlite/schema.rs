@@ -18,7 +18,8 @@
 use rusqlite::Connection;
 
 /// Migrations in order; the database's `user_version` is the number already applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE deliveries (
     id              INTEGER PRIMARY KEY,
     received_at_ms  INTEGER NOT NULL,
@@ -68,7 +69,46 @@ CREATE TABLE heartbeat (
     id    INTEGER PRIMARY KEY CHECK (id = 1),
     at_ms INTEGER NOT NULL
 );
-"#];
+"#,
+    r#"
+-- The conversation projection (crate::conversation), kept up to date off the acknowledgement path.
+-- Where the projection has got to in the event log.
+CREATE TABLE projection_state (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    last_event_id INTEGER NOT NULL
+);
+INSERT INTO projection_state (id, last_event_id) VALUES (1, 0);
+
+-- Each conversation's summary (conversation::summary::Summary as JSON), with the columns lists filter on.
+CREATE TABLE conversations (
+    key           TEXT PRIMARY KEY,
+    id            TEXT NOT NULL UNIQUE,
+    object        TEXT NOT NULL,
+    account_id    TEXT NOT NULL,
+    last_event_ms INTEGER NOT NULL,
+    owner_app_id  TEXT,
+    state         TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX conversations_recent ON conversations (last_event_ms, id);
+
+-- The events of each conversation: its timeline, and the counts of messages in and out.
+CREATE TABLE conversation_events (
+    conversation_key TEXT NOT NULL,
+    event_id         INTEGER NOT NULL,
+    timestamp_ms     INTEGER,
+    kind             TEXT NOT NULL,
+    PRIMARY KEY (conversation_key, event_id)
+) WITHOUT ROWID;
+
+-- Each Page or Instagram account's summary (conversation::summary::AccountSummary as JSON).
+CREATE TABLE accounts (
+    object     TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    PRIMARY KEY (object, account_id)
+) WITHOUT ROWID;
+"#,
+];
 
 /// Applies the migrations the database does not have yet, each in its own transaction.
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -4,18 +4,29 @@
 //! `max_batch`) without waiting, and commits them all in one transaction: one fsync acknowledges the whole
 //! group. Under load groups grow by themselves (while one commit is syncing, the next group queues up), so
 //! no timer or artificial delay is needed. Every delivery's reply is sent only after `COMMIT` returns.
+//!
+//! With the projection on, the same thread applies committed events to the conversation summaries
+//! (`projection.rs`) whenever no delivery is waiting, and also between groups once it is more than
+//! [`MAX_LAG`] events behind, so it keeps up under sustained load without ever holding the write lock
+//! against an ingest commit from another thread.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::Receiver;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior, params};
 use tokio::sync::{oneshot, watch};
 
 use crate::error::StoreError;
 use crate::model::{Appended, Content, NewDelivery, NewEvent, Outcome};
+use crate::sqlite::projection;
 use crate::store::{CommitObserver, CommitStats};
+
+/// Events the projection may fall behind by before it runs between group commits.
+const MAX_LAG: i64 = 2_000;
+/// After a failed projection step, how long to leave it before trying again.
+const PROJECTION_RETRY: Duration = Duration::from_secs(1);
 
 /// Work for the writer.
 pub(crate) enum Job {
@@ -40,6 +51,10 @@ pub(crate) struct Writer {
     pub observer: Option<Arc<dyn CommitObserver>>,
     /// The highest committed event id, published after each commit that added events.
     pub committed: watch::Sender<i64>,
+    /// Whether this writer keeps the conversation projection up to date, and how far it has got.
+    pub project: bool,
+    pub projected: watch::Sender<i64>,
+    projection_paused_until: Option<Instant>,
     /// Ids are assigned here: there is only one writer, and knowing a delivery's id before its events are
     /// written lets the delivery row be written last, with its counts, in one statement.
     next: Ids,
@@ -54,6 +69,9 @@ impl Writer {
             healthy: Arc::new(AtomicBool::new(true)),
             observer: None,
             committed: watch::Sender::new(0),
+            project: false,
+            projected: watch::Sender::new(0),
+            projection_paused_until: None,
             next: Ids {
                 delivery: 0,
                 event: 0,
@@ -72,6 +90,9 @@ impl Writer {
         };
         writer.next = next;
         writer.committed.send_replace(next.event - 1);
+        writer
+            .projected
+            .send_replace(projection::position(&writer.conn)?);
         Ok(writer)
     }
 
@@ -79,7 +100,7 @@ impl Writer {
     pub(crate) fn run(mut self, jobs: Receiver<Job>) {
         let mut appends = Vec::with_capacity(self.max_batch);
         let mut probes = Vec::new();
-        while let Ok(first) = jobs.recv() {
+        while let Some(first) = self.next_job(&jobs) {
             self.take(first, &mut appends, &mut probes);
             while appends.len() < self.max_batch {
                 match jobs.try_recv() {
@@ -92,6 +113,60 @@ impl Writer {
             }
             for reply in probes.drain(..) {
                 let _ = reply.send(self.probe());
+            }
+            if self.projection_lag() > MAX_LAG {
+                self.project_step();
+            }
+        }
+    }
+
+    /// The next job, catching the projection up while none is waiting.
+    fn next_job(&mut self, jobs: &Receiver<Job>) -> Option<Job> {
+        loop {
+            match jobs.try_recv() {
+                Ok(job) => return Some(job),
+                Err(TryRecvError::Disconnected) => return None,
+                Err(TryRecvError::Empty) if self.projection_lag() > 0 => self.project_step(),
+                Err(TryRecvError::Empty) => return jobs.recv().ok(),
+            }
+        }
+    }
+
+    /// Committed events the projection has not applied (0 when it is off or paused after a failure).
+    fn projection_lag(&self) -> i64 {
+        let paused = self
+            .projection_paused_until
+            .is_some_and(|until| Instant::now() < until);
+        if !self.project || paused {
+            return 0;
+        }
+        *self.committed.borrow() - *self.projected.borrow()
+    }
+
+    /// Applies the next events to the conversation summaries, in a transaction of its own.
+    fn project_step(&mut self) {
+        let result =
+            Transaction::new(&mut self.conn, TransactionBehavior::Immediate).and_then(|tx| {
+                let position = projection::step(&tx)?;
+                tx.commit()?;
+                Ok(position)
+            });
+        match result {
+            Ok(position) if position == *self.projected.borrow() => {
+                // Nothing to apply although events were committed: never spin on it.
+                tracing::error!(
+                    position,
+                    "conversation projection found no events to apply; pausing it"
+                );
+                self.projection_paused_until = Some(Instant::now() + PROJECTION_RETRY);
+            }
+            Ok(position) => {
+                self.projection_paused_until = None;
+                self.projected.send_replace(position);
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "conversation projection step failed; retrying in 1 s");
+                self.projection_paused_until = Some(Instant::now() + PROJECTION_RETRY);
             }
         }
     }

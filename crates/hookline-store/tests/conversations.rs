@@ -1,0 +1,294 @@
+//! The conversation projection, through a real store: what it shows, and that it does not depend on
+//! the order or repetition of deliveries (Meta delivers late, twice and out of order).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hookline_meta::ParseOptions;
+use hookline_store::conversation::ConversationQuery;
+use hookline_store::conversation::fold::fold;
+use hookline_store::sqlite::{SqliteOptions, SqliteStore};
+use hookline_store::{Content, EventStore, NewDelivery, NewEvent, WriterOptions};
+use proptest::prelude::*;
+
+/// The Meta fixtures of `hookline-meta`: one body per event kind and attachment type.
+fn fixtures() -> Vec<Vec<u8>> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../hookline-meta/tests/fixtures");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+fn delivery(body: &[u8]) -> NewDelivery {
+    let body = Bytes::copy_from_slice(body);
+    let events = hookline_meta::parse(&body).unwrap();
+    let content = Content::Events(
+        events
+            .iter()
+            .map(|e| NewEvent::from_event(e, &body))
+            .collect(),
+    );
+    NewDelivery {
+        received_at_ms: 1_700_000_000_000,
+        app: None,
+        secret_index: Some(0),
+        signature: None,
+        api_version: None,
+        user_agent: None,
+        body,
+        content,
+    }
+}
+
+fn open(path: &std::path::Path) -> Arc<dyn EventStore> {
+    let options = SqliteOptions {
+        writer: WriterOptions {
+            project: true,
+            ..WriterOptions::default()
+        },
+        ..SqliteOptions::default()
+    };
+    Arc::new(SqliteStore::open(path, options).unwrap())
+}
+
+/// Submits every body (all queued before any is awaited, so groups form in this order) and waits until
+/// the projection has applied every committed event.
+async fn ingest(store: &Arc<dyn EventStore>, bodies: &[&[u8]]) {
+    let pending: Vec<_> = bodies
+        .iter()
+        .map(|b| store.submit(delivery(b)).unwrap())
+        .collect();
+    for commit in pending {
+        commit.await.unwrap();
+    }
+    let committed = *store.committed_events().borrow();
+    let mut projected = store.projected_events();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        projected.wait_for(|p| *p >= committed),
+    )
+    .await
+    .expect("the projection catches up")
+    .unwrap();
+}
+
+/// Everything the conversation routes would show, as one JSON document.
+async fn state(store: &Arc<dyn EventStore>) -> serde_json::Value {
+    let options = ParseOptions {
+        own_app_ids: vec!["1517906555124442".into()],
+    };
+    let query = ConversationQuery {
+        limit: 10_000,
+        ..ConversationQuery::default()
+    };
+    let mut conversations = store.list_conversations(query).await.unwrap();
+    conversations.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut out = Vec::new();
+    for conversation in conversations {
+        let events = store
+            .conversation_events(conversation.key.clone())
+            .await
+            .unwrap();
+        let folded = fold(&events, &options);
+        let messages: Vec<_> = folded.messages.iter().map(|(_, m)| m).collect();
+        let timeline: Vec<_> = folded
+            .timeline
+            .iter()
+            .map(|(_, t)| (&t.kind, &t.dedup_key, t.timestamp_ms, &t.note, &t.detail))
+            .collect();
+        out.push(serde_json::json!({
+            "conversation": conversation,
+            "messages": messages,
+            "timeline": serde_json::to_value(&timeline).unwrap(),
+        }));
+    }
+    let accounts = store.list_accounts().await.unwrap();
+    serde_json::json!({ "conversations": out, "accounts": accounts })
+}
+
+#[tokio::test]
+async fn every_fixture_lands_in_a_conversation_with_its_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("store.db"));
+    let bodies = fixtures();
+    let refs: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
+    ingest(&store, &refs).await;
+    let state = state(&store).await;
+    let conversations = state["conversations"].as_array().unwrap();
+    assert!(conversations.len() >= 4, "{}", conversations.len());
+    // Every stored message or echo with a conversation shows up as a message of it.
+    let events = store
+        .list_events(hookline_store::EventQuery {
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let expected: std::collections::BTreeSet<String> = events
+        .iter()
+        .filter(|e| {
+            matches!(e.kind.as_str(), "message" | "message_echo") && e.conversation_key.is_some()
+        })
+        .filter_map(|e| e.mid.clone())
+        .collect();
+    let shown: std::collections::BTreeSet<String> = conversations
+        .iter()
+        .flat_map(|c| c["messages"].as_array().unwrap().iter())
+        .map(|m| m["mid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(shown, expected);
+    // The policy enforcement fixtures are on the account, latest first.
+    let accounts = state["accounts"].as_array().unwrap();
+    assert!(
+        accounts.iter().any(|a| a["policy"]["action"].is_string()),
+        "{accounts:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_conversation_shows_the_thread_as_a_support_team_reads_it() {
+    const PAGE: &str = "104938475610293";
+    let message = |ts: i64, mid: &str, text: &str| {
+        format!(
+            r#"{{"object":"page","entry":[{{"id":"{PAGE}","time":{ts},"messaging":[{{"sender":{{"id":"7"}},"recipient":{{"id":"{PAGE}"}},"timestamp":{ts},"message":{{"mid":"{mid}","text":"{text}"}}}}]}}]}}"#
+        )
+    };
+    let echo = |ts: i64, mid: &str| {
+        format!(
+            r#"{{"object":"page","entry":[{{"id":"{PAGE}","time":{ts},"messaging":[{{"sender":{{"id":"{PAGE}"}},"recipient":{{"id":"7"}},"timestamp":{ts},"message":{{"mid":"{mid}","is_echo":true,"app_id":1517906555124442,"text":"On its way"}}}}]}}]}}"#
+        )
+    };
+    let read = |ts: i64, watermark: i64| {
+        format!(
+            r#"{{"object":"page","entry":[{{"id":"{PAGE}","time":{ts},"messaging":[{{"sender":{{"id":"7"}},"recipient":{{"id":"{PAGE}"}},"timestamp":{ts},"read":{{"watermark":{watermark}}}}}]}}]}}"#
+        )
+    };
+    let react = |ts: i64, mid: &str| {
+        format!(
+            r#"{{"object":"page","entry":[{{"id":"{PAGE}","time":{ts},"messaging":[{{"sender":{{"id":"7"}},"recipient":{{"id":"{PAGE}"}},"timestamp":{ts},"reaction":{{"mid":"{mid}","action":"react","reaction":"love","emoji":"\u2764\ufe0f"}}}}]}}]}}"#
+        )
+    };
+    const T: i64 = 1_767_000_000_000;
+    let bodies = [
+        message(T + 1_000, "m.1", "Where is my order?"),
+        echo(T + 2_000, "m.2"),
+        read(T + 3_000, T + 2_000),
+        react(T + 4_000, "m.2"),
+        message(T + 5_000, "m.3", "Thanks!"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("store.db"));
+    let refs: Vec<&[u8]> = bodies.iter().rev().map(|b| b.as_bytes()).collect();
+    ingest(&store, &refs).await;
+
+    let conversations = store
+        .list_conversations(ConversationQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(conversations.len(), 1);
+    let c = &conversations[0];
+    assert_eq!(c.key, format!("page:{PAGE}:7"));
+    assert_eq!((c.message_count, c.unread), (3, 1));
+    assert_eq!(c.last_event_ms, Some(T + 5_000));
+    assert_eq!(
+        c.last_message.as_ref().unwrap().text.as_deref(),
+        Some("Thanks!")
+    );
+    assert_eq!(
+        store.get_conversation(c.id.clone()).await.unwrap().as_ref(),
+        Some(c)
+    );
+
+    let events = store.conversation_events(c.key.clone()).await.unwrap();
+    let options = ParseOptions {
+        own_app_ids: vec!["1517906555124442".into()],
+    };
+    let messages: Vec<_> = fold(&events, &options)
+        .messages
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    let view: Vec<_> = messages
+        .iter()
+        .map(|m| (m.mid.as_str(), m.status, m.echo_source, m.reactions.len()))
+        .collect();
+    assert_eq!(
+        view,
+        [
+            ("m.1", None, None, 0),
+            ("m.2", Some("read"), Some("this_app"), 1),
+            ("m.3", None, None, 0)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_store_reopened_goes_on_projecting_where_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let bodies = fixtures();
+    {
+        // Events stored without the projection (as by an older hookline) are projected on the next start.
+        let plain: Arc<dyn EventStore> =
+            Arc::new(SqliteStore::open(&path, SqliteOptions::default()).unwrap());
+        for body in &bodies[..40] {
+            plain.submit(delivery(body)).unwrap().await.unwrap();
+        }
+        assert_eq!(*plain.projected_events().borrow(), 0);
+        plain.close().await;
+    }
+    let store = open(&path);
+    let rest: Vec<&[u8]> = bodies[40..].iter().map(Vec::as_slice).collect();
+    ingest(&store, &rest).await;
+    let reopened = state(&store).await;
+
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = open(&fresh_dir.path().join("store.db"));
+    let all: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
+    ingest(&fresh, &all).await;
+    assert_eq!(reopened, state(&fresh).await);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// Two stores given the same deliveries, one in fixture order and one shuffled with repeats,
+    /// show the same conversations, messages, timelines and accounts.
+    #[test]
+    fn the_projection_does_not_depend_on_order_or_duplicates(
+        order in Just((0..fixtures().len()).collect::<Vec<_>>()).prop_shuffle(),
+        repeats in proptest::collection::vec(0..fixtures().len(), 0..40),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let bodies = fixtures();
+        let (expected, shuffled) = runtime.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let canonical = open(&dir.path().join("a.db"));
+            let all: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
+            ingest(&canonical, &all).await;
+            let other = open(&dir.path().join("b.db"));
+            let mixed: Vec<&[u8]> = order
+                .iter()
+                .chain(repeats.iter())
+                .map(|&i| bodies[i].as_slice())
+                .collect();
+            ingest(&other, &mixed).await;
+            (state(&canonical).await, state(&other).await)
+        });
+        if expected != shuffled {
+            let dir = std::env::temp_dir();
+            std::fs::write(dir.join("projection-expected.json"), serde_json::to_string_pretty(&expected).unwrap()).unwrap();
+            std::fs::write(dir.join("projection-shuffled.json"), serde_json::to_string_pretty(&shuffled).unwrap()).unwrap();
+        }
+        prop_assert!(expected == shuffled, "the two states differ: see projection-expected.json and projection-shuffled.json in {}", std::env::temp_dir().display());
+    }
+}
