@@ -27,6 +27,9 @@ pub enum ApiError {
     /// A query parameter that cannot be used; the message says which and why.
     #[error("{0}")]
     BadRequest(String),
+    /// What the path names does not exist; the message says what was looked for.
+    #[error("{0}")]
+    NotFound(String),
     /// The store failed to answer.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -39,6 +42,7 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED
             }
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Store(err) if err.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

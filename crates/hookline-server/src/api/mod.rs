@@ -6,10 +6,12 @@
 //! - `page`: what every list route shares: `?limit=`, the opaque `?cursor=`, and the
 //!   `{"items": [...], "next_cursor": ...}` answer.
 //! - `events`: `GET /api/v1/events`, and [`event_json`], the JSON of a stored event wherever it is shown.
+//! - `conversations`: the conversation routes and `GET /api/v1/accounts` (the projected state).
 //!
 //! A route is a handler in a file named for its resource, added to [`router`]; the auth layer covers it.
 
 mod auth;
+mod conversations;
 mod error;
 mod events;
 mod page;
@@ -27,5 +29,10 @@ use crate::state::AppState;
 pub(crate) fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/events", get(events::list))
+        .route("/conversations", get(conversations::list))
+        .route("/conversations/{id}", get(conversations::get))
+        .route("/conversations/{id}/messages", get(conversations::messages))
+        .route("/conversations/{id}/timeline", get(conversations::timeline))
+        .route("/accounts", get(conversations::accounts))
         .route_layer(middleware::from_fn_with_state(state, auth::require_admin))
 }

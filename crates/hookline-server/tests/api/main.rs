@@ -1,5 +1,6 @@
 //! API tests through real HTTP: a server on port 0 with its own store in a temporary directory.
 
+mod admin_conversations;
 mod admin_events;
 mod apps;
 mod handshake;
