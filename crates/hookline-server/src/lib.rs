@@ -40,6 +40,8 @@ pub struct Server {
     listener: TcpListener,
     store: Arc<dyn EventStore>,
     metrics: Arc<Metrics>,
+    /// Told when shutdown begins, so open live streams end.
+    shutdown: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Server {
@@ -57,6 +59,7 @@ impl Server {
             .await
             .context("while opening the store")??;
         let state = AppState::new(config, store.clone(), metrics.clone());
+        let shutdown = state.shutdown.clone();
         let router = router(state, config.max_body_bytes);
         if config.admin_token.is_none() {
             tracing::info!(
@@ -74,6 +77,7 @@ impl Server {
             listener,
             store,
             metrics,
+            shutdown,
         })
     }
 
@@ -104,8 +108,10 @@ impl Server {
         let begun = Arc::new(tokio::sync::Notify::new());
         let signal = {
             let begun = begun.clone();
+            let streams = self.shutdown.clone();
             async move {
                 shutdown.await;
+                streams.send_replace(true);
                 begun.notify_one();
             }
         };

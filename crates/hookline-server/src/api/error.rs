@@ -9,6 +9,13 @@ use axum::response::{IntoResponse, Response};
 use hookline_store::StoreError;
 use serde_json::json;
 
+/// The body of every failed admin API request.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
+    /// What went wrong, and for a 4xx what to change.
+    pub error: String,
+}
+
 /// A failed admin API request.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -27,6 +34,9 @@ pub enum ApiError {
     /// A query parameter that cannot be used; the message says which and why.
     #[error("{0}")]
     BadRequest(String),
+    /// No such resource; the message names what was asked for.
+    #[error("{0}")]
+    NotFound(String),
     /// The store failed to answer.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -39,6 +49,7 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED
             }
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Store(err) if err.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
