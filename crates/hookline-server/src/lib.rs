@@ -40,6 +40,8 @@ pub struct Server {
     listener: TcpListener,
     store: Arc<dyn EventStore>,
     metrics: Arc<Metrics>,
+    /// Told when shutdown begins, so open live streams end.
+    shutdown: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Server {
@@ -58,6 +60,7 @@ impl Server {
             .await
             .context("while opening the store")??;
         let state = AppState::new(config, store.clone(), metrics.clone());
+        let shutdown = state.shutdown.clone();
         let router = router(state, config.max_body_bytes);
         if config.admin_token.is_none() {
             tracing::info!(
@@ -75,6 +78,7 @@ impl Server {
             listener,
             store,
             metrics,
+            shutdown,
         })
     }
 
@@ -105,8 +109,10 @@ impl Server {
         let begun = Arc::new(tokio::sync::Notify::new());
         let signal = {
             let begun = begun.clone();
+            let streams = self.shutdown.clone();
             async move {
                 shutdown.await;
+                streams.send_replace(true);
                 begun.notify_one();
             }
         };

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::http::HeaderValue;
 use hookline_meta::{Handshake, ParseOptions, Secret, Verifier};
 use hookline_store::EventStore;
+use tokio::sync::watch;
 
 use crate::config::{AppConfig, Config};
 use crate::metrics::Metrics;
@@ -48,6 +49,9 @@ pub(crate) struct AppState {
     pub retry_after: HeaderValue,
     /// The admin API's bearer token; without one every admin route answers 401.
     pub admin_token: Option<Arc<Secret>>,
+    /// Becomes true when shutdown begins, so long-lived responses (the live stream) end instead of
+    /// holding graceful shutdown open.
+    pub shutdown: Arc<watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -82,6 +86,7 @@ impl AppState {
             metrics,
             retry_after: HeaderValue::from(config.retry_after_secs),
             admin_token: config.admin_token.clone().map(Arc::new),
+            shutdown: Arc::new(watch::Sender::new(false)),
         }
     }
 }

@@ -198,7 +198,8 @@ pub struct EventQuery {
     pub with_raw: bool,
 }
 
-/// Which deliveries to list, in id (receive) order after `after_id` when given.
+/// Which deliveries to list, in id (receive) order after `after_id` when given, or newest first below
+/// `before_id` when `newest_first`.
 #[derive(Clone, Debug, Default)]
 pub struct DeliveryQuery {
     pub outcome: Option<Outcome>,
@@ -210,6 +211,10 @@ pub struct DeliveryQuery {
     pub received_until_ms: Option<i64>,
     pub limit: usize,
     pub with_body: bool,
+    /// Only deliveries with a smaller id (continuing a newest-first listing).
+    pub before_id: Option<i64>,
+    /// Highest id first.
+    pub newest_first: bool,
 }
 
 #[cfg(test)]

@@ -71,6 +71,24 @@ pub trait EventStore: Send + Sync + fmt::Debug + 'static {
 
     /// The Page and Instagram accounts that received events.
     fn list_accounts(&self) -> BoxFuture<'_, Result<Vec<Account>, StoreError>>;
+
+    /// One event by id, with its raw JSON when `with_raw`; `None` when no event has that id.
+    fn get_event(
+        &self,
+        id: i64,
+        with_raw: bool,
+    ) -> BoxFuture<'_, Result<Option<StoredEvent>, StoreError>>;
+
+    /// One delivery by id, with its body when `with_body`; `None` when no delivery has that id.
+    fn get_delivery(
+        &self,
+        id: i64,
+        with_body: bool,
+    ) -> BoxFuture<'_, Result<Option<StoredDelivery>, StoreError>>;
+
+    /// The events first stored from delivery `id` (not the stored ones it repeated), oldest first,
+    /// without their raw JSON.
+    fn delivery_events(&self, id: i64) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>>;
 }
 
 /// A delivery handed to the writer; resolves once it is committed (or failed to be).

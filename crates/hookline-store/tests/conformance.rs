@@ -280,6 +280,93 @@ async fn events_list_newest_first_within_id_bounds() {
 }
 
 #[tokio::test]
+async fn one_event_and_one_delivery_are_read_by_id_and_unknown_ids_are_none() {
+    let fx = fixture();
+    let store = open(&fx, SqliteOptions::default());
+    store
+        .submit(delivery(body("m.1", "hi")))
+        .unwrap()
+        .await
+        .unwrap();
+    let listed = store.list_events(all_events()).await.unwrap();
+    let with_raw = store.get_event(listed[1].id, true).await.unwrap().unwrap();
+    assert_eq!(with_raw, listed[1]);
+    let plain = store.get_event(listed[0].id, false).await.unwrap().unwrap();
+    assert_eq!((plain.mid.as_deref(), plain.raw), (Some("m.1"), None));
+    assert_eq!(store.get_event(99, true).await.unwrap(), None);
+
+    let listed = store.list_deliveries(all_deliveries()).await.unwrap();
+    let full = store.get_delivery(1, true).await.unwrap().unwrap();
+    assert_eq!(full, listed[0]);
+    assert_eq!(full.body.as_deref(), Some(&body("m.1", "hi")[..]));
+    let bare = store.get_delivery(1, false).await.unwrap().unwrap();
+    assert_eq!((bare.body, bare.body_len), (None, full.body_len));
+    assert_eq!(store.get_delivery(2, false).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_delivery_s_events_are_those_it_stored_first_not_those_it_repeated() {
+    let fx = fixture();
+    let store = open(&fx, SqliteOptions::default());
+    // Deliveries 1..=9: new pairs, a redelivery (4), a quarantined body (6) and an empty one (8).
+    for i in 1..=9 {
+        let raw = match i {
+            4 => body("m.3", "x"),
+            6 => b"not json".to_vec(),
+            8 => br#"{"object":"page","entry":[]}"#.to_vec(),
+            _ => body(&format!("m.{i}"), "x"),
+        };
+        store.submit(delivery(raw)).unwrap().await.unwrap();
+    }
+    let events = store.list_events(all_events()).await.unwrap();
+    for id in 1..=10 {
+        let expected: Vec<i64> = events
+            .iter()
+            .filter(|e| e.delivery_id == id)
+            .map(|e| e.id)
+            .collect();
+        let found: Vec<i64> = store
+            .delivery_events(id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(found, expected, "delivery {id}");
+        let stored_new = [1, 2, 3, 5, 7, 9].contains(&id);
+        assert_eq!(found.len(), if stored_new { 2 } else { 0 }, "delivery {id}");
+    }
+}
+
+#[tokio::test]
+async fn deliveries_list_newest_first_below_a_bound() {
+    let fx = fixture();
+    let store = open(&fx, SqliteOptions::default());
+    for i in 0..4 {
+        let commit = store
+            .submit(delivery(body(&format!("m.{i}"), "x")))
+            .unwrap();
+        commit.await.unwrap();
+    }
+    let newest = |before_id| DeliveryQuery {
+        before_id,
+        newest_first: true,
+        limit: 2,
+        ..DeliveryQuery::default()
+    };
+    let ids =
+        |rows: Vec<hookline_store::StoredDelivery>| rows.iter().map(|d| d.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.list_deliveries(newest(None)).await.unwrap()),
+        [4, 3]
+    );
+    assert_eq!(
+        ids(store.list_deliveries(newest(Some(3))).await.unwrap()),
+        [2, 1]
+    );
+}
+
+#[tokio::test]
 async fn deliveries_filter_by_a_receive_window_that_includes_its_start_and_excludes_its_end() {
     let fx = fixture();
     let store = open(&fx, SqliteOptions::default());

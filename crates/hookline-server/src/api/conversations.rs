@@ -21,26 +21,52 @@ use hookline_store::conversation::ConversationQuery;
 use hookline_store::conversation::fold::{Position, fold};
 use hookline_store::conversation::view::{Account, Conversation, Message, TimelineItem};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, ErrorBody};
 use crate::api::page::{self, Page};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+/// The query string of the conversation list, taken as text so every bad value gets a message naming it.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
+    /// Only conversations of this Page or Instagram account id.
     account: Option<String>,
+    /// Only conversations with activity at or after this time, epoch milliseconds.
     updated_since: Option<String>,
+    /// Only conversations whose thread this app owns (handover protocol).
     owner_app_id: Option<String>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Page size, 1 to 500 (default 50).
     limit: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The query string of a conversation's messages and timeline.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct PageParams {
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Page size, 1 to 500 (default 50).
     limit: Option<String>,
 }
 
+/// Conversations, newest activity first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations",
+    tag = "conversations",
+    params(
+        ListParams,
+    ),
+    responses(
+        (status = 200, description = "One page of conversations, newest activity first", body = Page<Conversation>),
+        (status = 400, description = "A parameter is not usable", body = ErrorBody),
+        (status = 401, description = "No admin token or a wrong one", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     params: Result<Query<ListParams>, QueryRejection>,
@@ -82,6 +108,21 @@ pub(crate) async fn list(
     }))
 }
 
+/// One conversation.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations/{id}",
+    tag = "conversations",
+    params(
+        ("id" = String, Path, description = "The conversation's id"),
+    ),
+    responses(
+        (status = 200, description = "The conversation", body = Conversation),
+        (status = 400, description = "A parameter is not usable", body = ErrorBody),
+        (status = 401, description = "No admin token or a wrong one", body = ErrorBody),
+        (status = 404, description = "No conversation with this id", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -89,6 +130,22 @@ pub(crate) async fn get(
     Ok(Json(find(&state, id).await?))
 }
 
+/// A conversation's messages in time order, each as it stands now (edits, reactions, deletion, status).
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations/{id}/messages",
+    tag = "conversations",
+    params(
+        ("id" = String, Path, description = "The conversation's id"),
+        PageParams,
+    ),
+    responses(
+        (status = 200, description = "One page of the conversation's messages, in time order", body = Page<Message>),
+        (status = 400, description = "A parameter is not usable", body = ErrorBody),
+        (status = 401, description = "No admin token or a wrong one", body = ErrorBody),
+        (status = 404, description = "No conversation with this id", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn messages(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -99,6 +156,22 @@ pub(crate) async fn messages(
     paged(folded.messages, &params, "messages")
 }
 
+/// Every event of a conversation in time order: messages as they stand now, a note for the rest.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations/{id}/timeline",
+    tag = "conversations",
+    params(
+        ("id" = String, Path, description = "The conversation's id"),
+        PageParams,
+    ),
+    responses(
+        (status = 200, description = "One page of the conversation's events, in time order", body = Page<TimelineItem>),
+        (status = 400, description = "A parameter is not usable", body = ErrorBody),
+        (status = 401, description = "No admin token or a wrong one", body = ErrorBody),
+        (status = 404, description = "No conversation with this id", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn timeline(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -109,6 +182,17 @@ pub(crate) async fn timeline(
     paged(folded.timeline, &params, "timeline")
 }
 
+/// The Page and Instagram accounts that received events, with their latest policy enforcement.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts",
+    tag = "conversations",
+    responses(
+        (status = 200, description = "The Page and Instagram accounts that received events (one page)", body = Page<Account>),
+        (status = 400, description = "A parameter is not usable", body = ErrorBody),
+        (status = 401, description = "No admin token or a wrong one", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn accounts(
     State(state): State<AppState>,
 ) -> Result<Json<Page<Account>>, ApiError> {

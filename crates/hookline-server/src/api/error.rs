@@ -9,6 +9,13 @@ use axum::response::{IntoResponse, Response};
 use hookline_store::StoreError;
 use serde_json::json;
 
+/// The body of every failed admin API request.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
+    /// What went wrong, and for a 4xx what to change.
+    pub error: String,
+}
+
 /// A failed admin API request.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

@@ -1,5 +1,6 @@
-//! `GET /api/v1/events`: stored events, oldest first, in pages; and [`event_json`], the one JSON form of
-//! a stored event (this route, `hookline events list --json`, `hookline tail --json`).
+//! `GET /api/v1/events` (stored events, oldest first, in pages), `GET /api/v1/events/{id}`, and
+//! [`event_json`], the one JSON form of a stored event (these routes, the live stream, `hookline events
+//! list --json`, `hookline tail --json`).
 //!
 //! Query: `kind`, `conversation` (a conversation key), `limit`, `cursor` or `after` (an event id: what a
 //! follower polls with), `order` (`asc` or `desc`), `raw` (`true` adds each event's JSON). Filters are
@@ -8,28 +9,113 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use hookline_store::{EventQuery, StoredEvent};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, ErrorBody};
 use crate::api::page::{self, Order, Page, Position};
 use crate::state::AppState;
 
 /// The query string, taken as text so that every bad value gets a message naming it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Params {
+    /// Only events of this kind (`message`, `read`, ...).
     kind: Option<String>,
+    /// Only events of this conversation key (`page:<page id>:<user id>`).
     conversation: Option<String>,
+    /// Page size, 1 to 500 (default 50).
     limit: Option<String>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Only events with a greater id (forwards only; not with `cursor`).
     after: Option<String>,
+    /// `asc` (oldest first, the default) or `desc`.
     order: Option<String>,
+    /// `true` adds each event's raw JSON as `raw`.
     raw: Option<String>,
 }
 
+/// `?raw=` of a single event.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct OneParams {
+    /// `true` adds the event's raw JSON as `raw`.
+    raw: Option<String>,
+}
+
+/// A stored event: the keys of `hookline parse` (CONTRACTS.md section 1), then the store's own.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EventItem {
+    object: Option<String>,
+    entry_id: Option<String>,
+    /// The array the event came from: `messaging`, `standby`, `changes`, ...
+    channel: String,
+    kind: String,
+    field: Option<String>,
+    sender: Option<String>,
+    sender_user_ref: Option<String>,
+    recipient: Option<String>,
+    timestamp_ms: Option<i64>,
+    mid: Option<String>,
+    dedup_key: String,
+    id: i64,
+    /// RFC 3339 UTC with milliseconds.
+    received_at: String,
+    /// The first delivery that carried it.
+    delivery_id: i64,
+    /// How many later deliveries carried it again.
+    duplicates: i64,
+    conversation_key: Option<String>,
+    /// The event's JSON as received, with `?raw=true` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    raw: Option<Value>,
+}
+
+impl From<&StoredEvent> for EventItem {
+    fn from(event: &StoredEvent) -> Self {
+        EventItem {
+            object: event.object.clone(),
+            entry_id: event.entry_id.clone(),
+            channel: event.channel.clone(),
+            kind: event.kind.clone(),
+            field: event.field.clone(),
+            sender: event.sender.clone(),
+            sender_user_ref: event.user_ref.clone(),
+            recipient: event.recipient.clone(),
+            timestamp_ms: event.timestamp_ms,
+            mid: event.mid.clone(),
+            dedup_key: event.dedup_key.clone(),
+            id: event.id,
+            received_at: rfc3339(event.received_at_ms),
+            delivery_id: event.delivery_id,
+            duplicates: event.duplicates,
+            conversation_key: event.conversation_key.clone(),
+            // The raw JSON was valid when stored; a string is the fallback should a row ever hold otherwise.
+            raw: event.raw.as_ref().map(|raw| {
+                serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.clone()))
+            }),
+        }
+    }
+}
+
+/// Stored events, oldest first, in pages.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    tag = "events",
+    params(Params),
+    responses(
+        (status = 200, description = "One page of events", body = Page<EventItem>),
+        (status = 400, description = "A parameter is not usable", body = ErrorBody),
+        (status = 401, description = "No admin token or a wrong one", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     params: Result<Query<Params>, QueryRejection>,
@@ -60,7 +146,47 @@ pub(crate) async fn list(
     )))
 }
 
-fn flag(name: &str, raw: Option<&str>) -> Result<bool, ApiError> {
+/// One stored event.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{id}",
+    tag = "events",
+    params(("id" = i64, Path, description = "The event's id"), OneParams),
+    responses(
+        (status = 200, description = "The event", body = EventItem),
+        (status = 400, description = "A parameter is not usable", body = ErrorBody),
+        (status = 401, description = "No admin token or a wrong one", body = ErrorBody),
+        (status = 404, description = "No event has this id", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn one(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    params: Result<Query<OneParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let id = path_id("an event", id)?;
+    let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let with_raw = flag("raw", params.raw.as_deref())?;
+    match state.store.get_event(id, with_raw).await? {
+        Some(event) => Ok(Json(event_json(&event))),
+        None => Err(ApiError::NotFound(format!("no event has id {id}"))),
+    }
+}
+
+/// The `{id}` of a route: a whole number, else 400 naming what was given.
+pub(crate) fn path_id(
+    what: &str,
+    raw: Result<Path<String>, PathRejection>,
+) -> Result<i64, ApiError> {
+    let Path(raw) = raw.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    raw.parse::<i64>().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "{raw:?} is not usable as {what} id: give a whole number"
+        ))
+    })
+}
+
+pub(crate) fn flag(name: &str, raw: Option<&str>) -> Result<bool, ApiError> {
     match raw {
         None | Some("" | "false" | "0") => Ok(false),
         Some("true" | "1") => Ok(true),
@@ -73,29 +199,7 @@ fn flag(name: &str, raw: Option<&str>) -> Result<bool, ApiError> {
 /// A stored event as JSON: the keys of `hookline parse` (CONTRACTS.md section 1) first, then `id`,
 /// `received_at`, `delivery_id`, `duplicates`, `conversation_key`, and `raw` when it was read.
 pub fn event_json(event: &StoredEvent) -> Value {
-    let mut line = json!({
-        "object": event.object,
-        "entry_id": event.entry_id,
-        "channel": event.channel,
-        "kind": event.kind,
-        "field": event.field,
-        "sender": event.sender,
-        "sender_user_ref": event.user_ref,
-        "recipient": event.recipient,
-        "timestamp_ms": event.timestamp_ms,
-        "mid": event.mid,
-        "dedup_key": event.dedup_key,
-        "id": event.id,
-        "received_at": rfc3339(event.received_at_ms),
-        "delivery_id": event.delivery_id,
-        "duplicates": event.duplicates,
-        "conversation_key": event.conversation_key,
-    });
-    if let Some(raw) = &event.raw {
-        // The raw JSON was valid when stored; a string is the fallback should a row ever hold otherwise.
-        line["raw"] = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.clone()));
-    }
-    line
+    serde_json::to_value(EventItem::from(event)).unwrap_or(Value::Null)
 }
 
 /// Epoch ms as RFC 3339 UTC with milliseconds, as every time in hookline's output.

@@ -5,34 +5,83 @@
 //! - `error`: [`ApiError`], the one error type of the handlers, and its `{"error": "..."}` bodies.
 //! - `page`: what every list route shares: `?limit=`, the opaque `?cursor=`, and the
 //!   `{"items": [...], "next_cursor": ...}` answer.
-//! - `events`: `GET /api/v1/events`, and [`event_json`], the JSON of a stored event wherever it is shown.
 //! - `conversations`: the conversation routes and `GET /api/v1/accounts` (the projected state).
+//! - `events`: `GET /api/v1/events` and `/events/{id}`, and [`event_json`], the JSON of a stored event
+//!   wherever it is shown.
+//! - `deliveries`: `GET /api/v1/deliveries`, `/deliveries/{id}`, `/deliveries/{id}/body`, `/quarantine`.
+//! - `stream`: `GET /api/v1/stream`, new events as Server-Sent Events.
+//! - `openapi`: `GET /api/v1/openapi.json`, generated from the handlers.
 //!
-//! A route is a handler in a file named for its resource, added to [`router`]; the auth layer covers it.
+//! A route is a handler in a file named for its resource with a `#[utoipa::path]`, listed in [`ROUTES`]
+//! and in `openapi::ApiDoc`; a test checks that the two lists agree.
 
 mod auth;
 mod conversations;
+mod deliveries;
 mod error;
 mod events;
+mod openapi;
 mod page;
+mod stream;
 
 use axum::Router;
+use axum::http::Method;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 
 pub use error::ApiError;
 pub use events::{event_json, rfc3339};
 
 use crate::state::AppState;
 
-/// The routes under `/api/v1`, each behind the bearer check.
+/// Every route under `/api/v1`: its path, its method, and whether it is served without the token.
+pub const ROUTES: &[(&str, Method, bool)] = &[
+    ("/events", Method::GET, false),
+    ("/events/{id}", Method::GET, false),
+    ("/stream", Method::GET, false),
+    ("/deliveries", Method::GET, false),
+    ("/deliveries/{id}", Method::GET, false),
+    ("/deliveries/{id}/body", Method::GET, false),
+    ("/quarantine", Method::GET, false),
+    ("/conversations", Method::GET, false),
+    ("/conversations/{id}", Method::GET, false),
+    ("/conversations/{id}/messages", Method::GET, false),
+    ("/conversations/{id}/timeline", Method::GET, false),
+    ("/accounts", Method::GET, false),
+    ("/openapi.json", Method::GET, true),
+];
+
+/// The handler of each entry of [`ROUTES`].
+fn handler(path: &str) -> MethodRouter<AppState> {
+    match path {
+        "/events" => get(events::list),
+        "/events/{id}" => get(events::one),
+        "/stream" => get(stream::stream),
+        "/deliveries" => get(deliveries::list),
+        "/deliveries/{id}" => get(deliveries::one),
+        "/deliveries/{id}/body" => get(deliveries::body),
+        "/quarantine" => get(deliveries::quarantine),
+        "/conversations" => get(conversations::list),
+        "/conversations/{id}" => get(conversations::get),
+        "/conversations/{id}/messages" => get(conversations::messages),
+        "/conversations/{id}/timeline" => get(conversations::timeline),
+        "/accounts" => get(conversations::accounts),
+        "/openapi.json" => get(openapi::openapi),
+        other => unreachable!("no handler for {other}"),
+    }
+}
+
+/// The routes under `/api/v1`, each behind the bearer check but the public ones.
 pub(crate) fn router(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/events", get(events::list))
-        .route("/conversations", get(conversations::list))
-        .route("/conversations/{id}", get(conversations::get))
-        .route("/conversations/{id}/messages", get(conversations::messages))
-        .route("/conversations/{id}/timeline", get(conversations::timeline))
-        .route("/accounts", get(conversations::accounts))
-        .route_layer(middleware::from_fn_with_state(state, auth::require_admin))
+    let (public, private): (Vec<_>, Vec<_>) = ROUTES.iter().partition(|(_, _, public)| *public);
+    let mount = |routes: Vec<&(&str, Method, bool)>| {
+        routes
+            .into_iter()
+            .fold(Router::new(), |router, (path, _, _)| {
+                router.route(path, handler(path))
+            })
+    };
+    let guarded =
+        mount(private).route_layer(middleware::from_fn_with_state(state, auth::require_admin));
+    guarded.merge(mount(public))
 }

@@ -6,6 +6,7 @@
 //! a clear message rather than misread.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::api::error::ApiError;
 
@@ -13,7 +14,7 @@ pub(crate) const DEFAULT_LIMIT: usize = 50;
 pub(crate) const MAX_LIMIT: usize = 500;
 
 /// One page of a list route.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `?cursor=` for the next page; null when this page reached the end.
@@ -149,7 +150,7 @@ impl Position {
     }
 }
 
-fn parse_after(raw: &str) -> Result<i64, ApiError> {
+pub(crate) fn parse_after(raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>()
         .ok()
         .filter(|id| *id >= 0)

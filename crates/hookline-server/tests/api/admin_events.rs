@@ -256,3 +256,35 @@ async fn unusable_parameters_answer_400_with_a_message_naming_them() {
     }
     assert_eq!(seen.len(), cases.len(), "each mistake has its own message");
 }
+
+#[tokio::test]
+async fn one_event_reads_by_id_with_raw_on_request_and_unknown_ids_are_404() {
+    let app = with_admin().await;
+    post_many(&app, 2).await;
+    let stored = app.events().await;
+
+    let plain = json(app.get_as("/api/v1/events/3", ADMIN_TOKEN).await).await;
+    let mut expected = hookline_server::api::event_json(&stored[2]);
+    expected.as_object_mut().unwrap().remove("raw");
+    assert_eq!(plain, expected);
+    let raw = json(app.get_as("/api/v1/events/3?raw=true", ADMIN_TOKEN).await).await;
+    assert_eq!(raw, hookline_server::api::event_json(&stored[2]));
+    assert_eq!(raw["raw"]["message"]["text"], "hello 1");
+
+    let missing = app.get_as("/api/v1/events/999", ADMIN_TOKEN).await;
+    assert_eq!(missing.status(), 404);
+    let error = json(missing).await["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("999") && error.contains("event"), "{error}");
+    for (path, hint) in [
+        ("/api/v1/events/three", "whole number"),
+        ("/api/v1/events/3?raw=yes", "true or false"),
+    ] {
+        let response = app.get_as(path, ADMIN_TOKEN).await;
+        assert_eq!(response.status(), 400, "{path}");
+        let body = json(response).await;
+        assert!(
+            body["error"].as_str().unwrap().contains(hint),
+            "{path}: {body}"
+        );
+    }
+}

@@ -1,10 +1,13 @@
 //! API tests through real HTTP: a server on port 0 with its own store in a temporary directory.
 
 mod admin_conversations;
+mod admin_deliveries;
 mod admin_events;
+mod admin_stream;
 mod apps;
 mod handshake;
 mod health;
 mod helpers;
 mod ingest;
+mod openapi;
 mod store_failures;

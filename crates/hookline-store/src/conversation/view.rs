@@ -3,9 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 /// The person on the other side.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Counterpart {
     /// `{"id": PSID or IGSID}`
@@ -15,7 +16,7 @@ pub enum Counterpart {
 }
 
 /// `"in"` from the user, `"out"` from the business.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     In,
@@ -23,7 +24,7 @@ pub enum Direction {
 }
 
 /// An item of `GET /api/v1/conversations`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Conversation {
     /// Opaque and stable: see [`super::conversation_id`].
     pub id: String,
@@ -50,7 +51,7 @@ pub struct Conversation {
 }
 
 /// The latest message of a conversation, for lists.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Preview {
     pub mid: Option<String>,
     pub direction: Direction,
@@ -61,7 +62,7 @@ pub struct Preview {
 }
 
 /// An item of `GET /api/v1/conversations/{id}/messages`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Message {
     pub mid: String,
     pub direction: Direction,
@@ -90,7 +91,7 @@ pub struct Message {
     pub dedup_key: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Attachment {
     #[serde(rename = "type")]
     pub kind: String,
@@ -98,7 +99,7 @@ pub struct Attachment {
     pub title: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Reaction {
     /// Who reacted (the sender's id or user_ref).
     pub by: String,
@@ -106,7 +107,7 @@ pub struct Reaction {
     pub emoji: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Edit {
     pub num_edit: Option<u32>,
     pub text: Option<String>,
@@ -114,7 +115,7 @@ pub struct Edit {
 }
 
 /// An item of `GET /api/v1/conversations/{id}/timeline`: every event of the conversation.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct TimelineItem {
     /// The stored event's id in this store (for `GET /api/v1/events/{id}`).
     pub event_id: i64,
@@ -131,7 +132,7 @@ pub struct TimelineItem {
 }
 
 /// An item of `GET /api/v1/accounts`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Account {
     pub account_id: String,
     pub object: String,

@@ -257,6 +257,26 @@ impl EventStore for SqliteStore {
             let _ = tokio::task::spawn_blocking(move || threads.join()).await;
         })
     }
+
+    fn get_event(
+        &self,
+        id: i64,
+        with_raw: bool,
+    ) -> BoxFuture<'_, Result<Option<StoredEvent>, StoreError>> {
+        self.read(move |conn| read::event(conn, id, with_raw))
+    }
+
+    fn get_delivery(
+        &self,
+        id: i64,
+        with_body: bool,
+    ) -> BoxFuture<'_, Result<Option<StoredDelivery>, StoreError>> {
+        self.read(move |conn| read::delivery(conn, id, with_body))
+    }
+
+    fn delivery_events(&self, id: i64) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>> {
+        self.read(move |conn| read::delivery_events(conn, id))
+    }
 }
 
 impl Drop for SqliteStore {

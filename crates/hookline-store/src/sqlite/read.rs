@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, OpenFlags, Row, params_from_iter};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params_from_iter};
 
 use crate::error::StoreError;
 use crate::model::{DeliveryQuery, EventQuery, Outcome, StoredDelivery, StoredEvent};
@@ -59,9 +59,10 @@ const EVENT_COLUMNS: &str =
     e.channel, e.kind, e.field, e.sender, e.user_ref, e.recipient, e.timestamp_ms, e.mid,
     e.conversation_key, e.duplicates";
 
-pub(crate) fn events(conn: &Connection, query: &EventQuery) -> rusqlite::Result<Vec<StoredEvent>> {
+/// `SELECT` of an event's columns `FROM events e`, with the raw JSON or a `NULL` in its place.
+fn select_events(with_raw: bool) -> String {
     let mut sql = format!("SELECT {EVENT_COLUMNS}");
-    if query.with_raw {
+    if with_raw {
         // The raw JSON is a span of the delivery's body; SQLite's substr counts BLOB bytes from 1.
         sql.push_str(
             ", coalesce(e.raw, CAST(substr(d.body, e.raw_start + 1, e.raw_len) AS TEXT))
@@ -70,6 +71,11 @@ pub(crate) fn events(conn: &Connection, query: &EventQuery) -> rusqlite::Result<
     } else {
         sql.push_str(", NULL FROM events e");
     }
+    sql
+}
+
+pub(crate) fn events(conn: &Connection, query: &EventQuery) -> rusqlite::Result<Vec<StoredEvent>> {
+    let mut sql = select_events(query.with_raw);
     let mut filters = Filters::default();
     filters.add("e.id > ?", query.after_id.map(Value::Integer));
     filters.add("e.id < ?", query.before_id.map(Value::Integer));
@@ -129,18 +135,24 @@ fn event_row(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
     })
 }
 
+/// `SELECT` of a delivery's columns `FROM deliveries`, with the body or a `NULL` in its place.
+fn select_deliveries(with_body: bool) -> String {
+    let body = if with_body { "body" } else { "NULL" };
+    format!(
+        "SELECT id, received_at_ms, app, secret_index, signature, api_version, user_agent, outcome, error,
+                event_count, new_event_count, length(body), {body}
+         FROM deliveries"
+    )
+}
+
 pub(crate) fn deliveries(
     conn: &Connection,
     query: &DeliveryQuery,
 ) -> rusqlite::Result<Vec<StoredDelivery>> {
-    let body = if query.with_body { "body" } else { "NULL" };
-    let mut sql = format!(
-        "SELECT id, received_at_ms, app, secret_index, signature, api_version, user_agent, outcome, error,
-                event_count, new_event_count, length(body), {body}
-         FROM deliveries"
-    );
+    let mut sql = select_deliveries(query.with_body);
     let mut filters = Filters::default();
     filters.add("id > ?", query.after_id.map(Value::Integer));
+    filters.add("id < ?", query.before_id.map(Value::Integer));
     filters.add(
         "outcome = ?",
         query.outcome.map(|o| Value::Text(o.as_str().to_owned())),
@@ -155,10 +167,75 @@ pub(crate) fn deliveries(
         "received_at_ms < ?",
         query.received_until_ms.map(Value::Integer),
     );
-    filters.finish(&mut sql, "id", query.limit);
+    let order = if query.newest_first { "id DESC" } else { "id" };
+    filters.finish(&mut sql, order, query.limit);
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(filters.values), delivery_row)?;
     rows.collect()
+}
+
+pub(crate) fn event(
+    conn: &Connection,
+    id: i64,
+    with_raw: bool,
+) -> rusqlite::Result<Option<StoredEvent>> {
+    let sql = format!("{} WHERE e.id = ?1", select_events(with_raw));
+    conn.query_row(&sql, [id], event_row).optional()
+}
+
+pub(crate) fn delivery(
+    conn: &Connection,
+    id: i64,
+    with_body: bool,
+) -> rusqlite::Result<Option<StoredDelivery>> {
+    let sql = format!("{} WHERE id = ?1", select_deliveries(with_body));
+    conn.query_row(&sql, [id], delivery_row).optional()
+}
+
+/// The events delivery `id` stored first. `events.delivery_id` has no index (see schema.rs), but the
+/// single writer inserts each delivery's new events with consecutive ids after those of every earlier
+/// delivery, so `delivery_id` never decreases along `events.id`: a binary search over the primary key
+/// finds the first one in O(log² n), and the rest follow it.
+pub(crate) fn delivery_events(conn: &Connection, id: i64) -> rusqlite::Result<Vec<StoredEvent>> {
+    let new_events: Option<i64> = conn
+        .query_row(
+            "SELECT new_event_count FROM deliveries WHERE id = ?1",
+            [id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let Some(count @ 1..) = new_events else {
+        return Ok(Vec::new());
+    };
+    let first = first_event_at_or_after_delivery(conn, id)?;
+    let sql = format!(
+        "{} WHERE e.id >= ?1 AND e.delivery_id = ?2 ORDER BY e.id LIMIT ?3",
+        select_events(false)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([first, id, count], event_row)?;
+    rows.collect()
+}
+
+/// The smallest event id whose delivery is `delivery_id` or a later one (past the last event if none).
+fn first_event_at_or_after_delivery(conn: &Connection, delivery_id: i64) -> rusqlite::Result<i64> {
+    let mut probe =
+        conn.prepare_cached("SELECT delivery_id FROM events WHERE id >= ?1 ORDER BY id LIMIT 1")?;
+    let last: i64 = conn.query_row("SELECT coalesce(max(id), 0) FROM events", [], |row| {
+        row.get(0)
+    })?;
+    // The answer lies in [low, high]; high = last + 1 stands for "no such event".
+    let (mut low, mut high) = (0, last + 1);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        let at: Option<i64> = probe.query_row([middle], |row| row.get(0)).optional()?;
+        if at.is_none_or(|d| d >= delivery_id) {
+            high = middle;
+        } else {
+            low = middle + 1;
+        }
+    }
+    Ok(low)
 }
 
 fn delivery_row(row: &Row<'_>) -> rusqlite::Result<StoredDelivery> {

@@ -132,6 +132,7 @@ impl<'a> Replay<'a> {
             received_until_ms: self.args.until,
             limit: if with_body { PAGE } else { 10_000 },
             with_body,
+            ..DeliveryQuery::default()
         }
     }
 
