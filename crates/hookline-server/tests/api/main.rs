@@ -6,4 +6,5 @@ mod handshake;
 mod health;
 mod helpers;
 mod ingest;
+mod inspector;
 mod store_failures;
