@@ -198,14 +198,13 @@ function startLive() {
 }
 
 async function startPolling() {
-  setLive("polling");
-  if (!state.lastEventId) {
-    try {
-      const newest = await api("/events?order=desc&limit=1");
-      state.lastEventId = newest.items.length ? newest.items[0].id : 0;
-    } catch (err) {
-      setLive("offline");
-    }
+  // Follow from the newest stored event; only then say "live", so nothing stored later is missed.
+  try {
+    const newest = await api("/events?order=desc&limit=1");
+    if (newest.items.length && newest.items[0].id > state.lastEventId) state.lastEventId = newest.items[0].id;
+    setLive("polling");
+  } catch (err) {
+    setLive("offline");
   }
   const poll = async () => {
     try {
@@ -282,9 +281,9 @@ function preview(c) {
 }
 
 function attachmentLabel(type) {
-  return { image: "📷 Photo", video: "🎬 Video", audio: "🎧 Audio", file: "📄 File", sticker: "Sticker",
-    share: "🔗 Share", story_mention: "Story mention", reel: "🎬 Reel", ig_reel: "🎬 Reel",
-    template: "Template", fallback: "🔗 Link", location: "📍 Location" }[type] || `📎 ${type}`;
+  return { image: "Photo", video: "Video", audio: "Audio", file: "File", sticker: "Sticker",
+    share: "Share", story_mention: "Story mention", reel: "Reel", ig_reel: "Reel",
+    template: "Template", fallback: "Link", location: "Location" }[type] || `Attachment (${type})`;
 }
 
 function renderConversations() {
