@@ -459,13 +459,13 @@ function bubble(m, item) {
   if (m.edit_count > 0 && !m.deleted) meta.unshift(editedMarker(m));
   if (out) meta.push(ticks(m.status));
   const eventId = m.event_id != null ? m.event_id : item && item.event_id;
+  meta.push(rawButton(eventId));
   const row = h("div", { class: `msg ${out ? "out" : "in"}${m.deleted ? " deleted" : ""}${m.standby || (item && item.standby) ? " standby" : ""}`, dataset: { mid: m.mid || "" } },
     h("div", { class: "bubble" }, children, h("div", { class: "meta" }, meta)),
     reactions(m.reactions),
     h("div", { class: "under" },
       out && m.echo_source ? h("span", { class: `source source-${m.echo_source}`, title: m.app_id ? `app ${m.app_id}` : null }, `Sent from ${ECHO_SOURCES[m.echo_source] || m.echo_source}`) : null,
-      m.standby || (item && item.standby) ? h("span", { class: "badge badge-standby" }, "standby") : null,
-      rawButton(eventId)));
+      m.standby || (item && item.standby) ? h("span", { class: "badge badge-standby" }, "standby") : null));
   return row;
 }
 
@@ -516,8 +516,8 @@ function note(item) {
       h("span", { class: "note-kind" }, kindLabel(item.kind)),
       h("span", { class: "note-text" }, text),
       timeTag(item.timestamp_ms, "clock"),
-      item.standby ? h("span", { class: "badge badge-standby" }, "standby") : null),
-    h("div", { class: "under center" }, rawButton(item.event_id)));
+      item.standby ? h("span", { class: "badge badge-standby" }, "standby") : null,
+      rawButton(item.event_id)));
 }
 
 // ---------- raw JSON ----------
@@ -588,14 +588,19 @@ function summary(event) {
 
 function logRow(event) {
   const p = platform(event.object);
+  const from = event.sender || event.sender_user_ref;
+  const who = from || event.recipient
+    ? { text: `${short(from)} → ${short(event.recipient)}`, title: `sender ${from || "—"} → recipient ${event.recipient || "—"}` }
+    : { text: event.entry_id ? `entry ${short(event.entry_id)}` : "", title: event.entry_id ? `entry ${event.entry_id}` : null };
+  const conversation = event.conversation_key && state.conversations.find((c) => c.key === event.conversation_key);
   const row = h("li", { class: "log-row", dataset: { id: String(event.id), kind: event.kind } },
     h("div", { class: "log-line" },
       h("span", { class: "log-id mono" }, `#${event.id}`),
       h("span", { class: `kind kind-${event.kind}` }, kindLabel(event.kind)),
       h("span", { class: `platform ${p.cls}` }, p.label),
-      h("span", { class: "log-who mono", title: `sender ${event.sender || event.sender_user_ref || "—"} → recipient ${event.recipient || "—"}` },
-        `${short(event.sender || event.sender_user_ref)} → ${short(event.recipient)}`),
+      h("span", { class: "log-who mono", title: who.title }, who.text),
       h("span", { class: "log-summary" }, summary(event)),
+      conversation ? h("a", { class: "log-open", href: `#/c/${encodeURIComponent(conversation.id)}` }, "Open conversation") : null,
       event.duplicates > 0 ? h("span", { class: "badge", title: "Delivered more than once; stored once" }, `×${event.duplicates + 1}`) : null,
       timeTag(event.timestamp_ms || Date.parse(event.received_at), "relative"),
       rawButton(event.id)));
