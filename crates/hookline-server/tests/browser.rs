@@ -82,6 +82,12 @@ async fn the_inspector_signs_in_and_shows_deliveries_live() {
         "the session cookie must be HttpOnly: {cookies}"
     );
 
+    // No deliveries yet: the list says so (no conversations yet, or no conversation routes on this server).
+    browser
+        .wait_text("#conversation-empty", "onversations", WAIT)
+        .await;
+    browser.screenshot(&artifacts().join("signed-in.png")).await;
+
     // The event log, empty, then live: a message and a reaction appear without a reload.
     browser.click("#tab-events").await;
     browser

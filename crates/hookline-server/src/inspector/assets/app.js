@@ -291,6 +291,14 @@ function renderConversations() {
   const empty = $("conversation-empty");
   list.replaceChildren();
   if (state.conversationsAvailable === false) {
+    $("account-filter").parentElement.hidden = true;
+    if (!state.openId) {
+      $("thread-placeholder").replaceChildren(
+        h("div", { class: "empty-art", "aria-hidden": "true" }),
+        h("h2", {}, "Everything that arrived is in the event log"),
+        h("p", {}, "Conversation threads need the conversation routes of the admin API."),
+        h("p", {}, h("a", { class: "button link-button", href: "#/events" }, "Open the event log")));
+    }
     empty.hidden = false;
     empty.replaceChildren(
       h("h3", {}, "Conversations are not available"),
@@ -469,14 +477,20 @@ function bubble(m, item) {
   return row;
 }
 
+/** The URL if it is http(s), else null: a payload's URL never becomes a javascript: link. */
+function webUrl(url) {
+  return typeof url === "string" && /^https?:\/\//i.test(url) ? url : null;
+}
+
 function attachment(a) {
   const type = a.type || "file";
-  if ((type === "image" || type === "sticker" || type === "animated_image") && a.url) {
-    return h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer", class: "attachment-image" },
-      h("img", { src: a.url, alt: a.title || type, loading: "lazy" }));
+  const url = webUrl(a.url);
+  if ((type === "image" || type === "sticker" || type === "animated_image") && url) {
+    return h("a", { href: url, target: "_blank", rel: "noopener noreferrer", class: "attachment-image" },
+      h("img", { src: url, alt: a.title || type, loading: "lazy" }));
   }
   const label = attachmentLabel(type) + (a.title ? ` · ${a.title}` : "");
-  if (a.url) return h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer", class: "attachment-link" }, label);
+  if (url) return h("a", { href: url, target: "_blank", rel: "noopener noreferrer", class: "attachment-link" }, label);
   return h("span", { class: "attachment-link" }, label);
 }
 
@@ -510,7 +524,7 @@ function reactions(list) {
 }
 
 function note(item) {
-  const text = item.note || kindLabel(item.kind);
+  const text = item.note || "";
   return h("div", { class: `note note-${item.kind}` },
     h("div", { class: "note-line" },
       h("span", { class: "note-kind" }, kindLabel(item.kind)),
