@@ -220,8 +220,8 @@ async function startPolling() {
   pollTimer = setTimeout(poll, 2000);
 }
 
-const refreshConversationsSoon = debounce(() => loadConversations(), 250);
-const refreshThreadSoon = debounce(() => loadThread(false), 250);
+const refreshConversationsSoon = debounce(() => loadConversations().catch(showError), 400);
+const refreshThreadSoon = debounce(() => loadThread(false).catch(showError), 250);
 
 function onEvent(event) {
   if (event.id > state.lastEventId) state.lastEventId = event.id;
@@ -614,7 +614,7 @@ function logRow(event) {
       h("span", { class: `platform ${p.cls}` }, p.label),
       h("span", { class: "log-who mono", title: who.title }, who.text),
       h("span", { class: "log-summary" }, summary(event)),
-      conversation ? h("a", { class: "log-open", href: `#/c/${encodeURIComponent(conversation.id)}` }, "Open conversation") : null,
+      conversation ? h("a", { class: "log-open", href: `#/c/${encodeURIComponent(conversation.id)}`, title: "Open this event's conversation" }, "Conversation ›") : null,
       event.duplicates > 0 ? h("span", { class: "badge", title: "Delivered more than once; stored once" }, `×${event.duplicates + 1}`) : null,
       timeTag(event.timestamp_ms || Date.parse(event.received_at), "relative"),
       rawButton(event.id)));
@@ -660,14 +660,33 @@ function logPrepend(event) {
   $("event-log").prepend(row);
   $("events-empty").hidden = true;
   $("events-count").textContent = `${log.items.length}${log.cursor ? "+" : ""} shown`;
-  // The stream sends events without their raw JSON; fetch it for the summary line.
+  // The stream sends events without their raw JSON; fetch it, for a burst at once, for the summary line.
   if (!event.raw) {
-    fetchRaw(event.id).then((full) => {
-      Object.assign(event, full);
-      row.querySelector(".log-summary").textContent = summary(full);
-    }).catch(() => {});
+    pendingSummaries.set(event.id, { event, row });
+    fillSummariesSoon();
   }
 }
+
+const pendingSummaries = new Map();
+
+const fillSummariesSoon = debounce(async () => {
+  const pending = new Map(pendingSummaries);
+  pendingSummaries.clear();
+  if (!pending.size) return;
+  const first = Math.min(...pending.keys());
+  const kind = state.log.kind ? "&kind=" + encodeURIComponent(state.log.kind) : "";
+  try {
+    const page = await api(`/events?after=${first - 1}&limit=200&raw=true${kind}`);
+    for (const full of page.items) {
+      const seen = pending.get(full.id);
+      if (!seen) continue;
+      Object.assign(seen.event, full);
+      seen.row.querySelector(".log-summary").textContent = summary(full);
+    }
+  } catch (err) {
+    // The summary line is a convenience; the row and its raw-JSON button work without it.
+  }
+}, 300);
 
 // ---------- navigation ----------
 
