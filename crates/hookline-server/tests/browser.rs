@@ -132,6 +132,15 @@ async fn the_inspector_signs_in_and_shows_deliveries_live() {
 
     conversation_view(&app, &browser, text).await;
 
+    // The pages kept to their Content-Security-Policy: nothing inline, nothing from elsewhere.
+    let violations: Vec<String> = browser
+        .console()
+        .await
+        .into_iter()
+        .filter(|m| m.contains("Content Security Policy"))
+        .collect();
+    assert!(violations.is_empty(), "CSP violations: {violations:#?}");
+
     // Sign out: back to the sign-in page, and the API refuses the browser.
     browser.click(".topbar-end button[type=submit]").await;
     browser.wait_text("body", "Admin token", WAIT).await;

@@ -89,6 +89,7 @@ impl Browser {
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": tools.chromium, "args": args},
+            "goog:loggingPrefs": {"browser": "ALL"},
         }}});
         let created = http
             .post(format!("{root}/session"))
@@ -240,6 +241,25 @@ impl Browser {
             .exec("return window.__sameDocument === true", &[])
             .await;
         assert_eq!(same, true, "the page reloaded; updates must arrive live");
+    }
+
+    /// The browser console's messages since the last call (chromedriver's log endpoint).
+    pub async fn console(&self) -> Vec<String> {
+        let entries = self
+            .command(
+                reqwest::Method::POST,
+                "/se/log",
+                Some(json!({ "type": "browser" })),
+            )
+            .await;
+        entries
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|e| e["message"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     pub async fn screenshot(&self, path: &Path) {
