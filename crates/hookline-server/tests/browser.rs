@@ -40,6 +40,15 @@ fn text_message(mid: &str, text: &str) -> Vec<u8> {
     delivery(&format!(r#""message":{{"mid":"{mid}","text":"{text}"}}"#))
 }
 
+/// The page's own message to `USER`, echoed back by Meta.
+fn echo(mid: &str, text: &str) -> Vec<u8> {
+    let t = now_ms();
+    format!(
+        r#"{{"object":"page","entry":[{{"id":"{PAGE}","time":{t},"messaging":[{{"sender":{{"id":"{PAGE}"}},"recipient":{{"id":"{USER}"}},"timestamp":{t},"message":{{"mid":"{mid}","is_echo":true,"app_id":263902037430900,"text":"{text}"}}}}]}}]}}"#
+    )
+    .into_bytes()
+}
+
 fn reaction(mid: &str) -> Vec<u8> {
     delivery(&format!(
         r#""reaction":{{"mid":"{mid}","action":"react","reaction":"love","emoji":"\u2764\ufe0f"}}"#
@@ -180,6 +189,16 @@ async fn conversation_view(app: &TestApp, browser: &Browser, first_text: &str) {
     );
     browser.wait_text("#thread-body", second, WAIT).await;
     browser.wait_text("#conversation-list", second, WAIT).await;
+
+    // The business's answer (an echo) is an outbound bubble.
+    let answer = "Yes, any time after ten.";
+    assert_eq!(
+        app.post_signed(&echo("m.browser.3", answer)).await.status(),
+        200
+    );
+    browser
+        .wait_text("#thread-body .msg.out", answer, WAIT)
+        .await;
     browser.assert_same_document().await;
     browser
         .screenshot(&artifacts().join("conversation.png"))
