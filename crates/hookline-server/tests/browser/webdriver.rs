@@ -50,6 +50,8 @@ pub struct Browser {
     http: reqwest::Client,
     session: String,
     driver: Child,
+    /// Set once the session was ended, so `Drop` does not end it again.
+    ended: bool,
     _profile: tempfile::TempDir,
 }
 
@@ -107,6 +109,7 @@ impl Browser {
             http,
             session: format!("{root}/session/{id}"),
             driver,
+            ended: false,
             _profile: profile,
         }
     }
@@ -271,18 +274,41 @@ impl Browser {
         println!("screenshot: {}", path.display());
     }
 
+    /// Ends the session and chromedriver (what `Drop` does, for a test that got this far).
     pub async fn quit(mut self) {
         let _ = self.http.delete(&self.session).send().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        self.ended = true;
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // A failed test leaves no chromedriver behind; chromedriver ends its Chromium as it exits.
+        // A test that failed midway leaves nothing running: ending the session closes Chromium (killing
+        // chromedriver alone would orphan it), then chromedriver goes.
+        if !self.ended {
+            end_session_blocking(&self.session);
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+    }
+}
+
+/// `DELETE` the session over a plain socket: `Drop` cannot await, and a panicking test may have no runtime.
+fn end_session_blocking(session: &str) {
+    use std::io::{Read, Write};
+    let Some((host, path)) = session
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split_once('/'))
+    else {
+        return;
+    };
+    let Ok(mut stream) = std::net::TcpStream::connect(host) else {
+        return;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let request = format!("DELETE /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_ok() {
+        let _ = stream.read_to_end(&mut Vec::new());
     }
 }
 
