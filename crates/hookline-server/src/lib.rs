@@ -9,11 +9,13 @@
 //! - `webhook`: `GET`/`POST /webhook` and `/webhook/{app}` (handshake, verify, parse, commit).
 //! - `health`: `/healthz`, `/readyz`, `/metrics`; [`metrics`]: the counters and histograms.
 //! - [`api`]: the admin API under `/api/v1`, behind the bearer token.
+//! - `inspector`: the web inspector at `/`, signed in with the admin token.
 //! - `state`: what the handlers share.
 
 pub mod api;
 pub mod config;
 mod health;
+mod inspector;
 pub mod metrics;
 mod state;
 mod webhook;
@@ -161,6 +163,7 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .nest("/api/v1", api::router(state.clone()))
+        .merge(inspector::router())
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }

@@ -9,5 +9,6 @@ mod handshake;
 mod health;
 mod helpers;
 mod ingest;
+mod inspector;
 mod openapi;
 mod store_failures;
