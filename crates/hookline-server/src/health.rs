@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::metrics::StoreGauges;
 use crate::state::AppState;
 
 /// Longest a readiness probe waits for the writer (it queues behind pending commits).
@@ -36,7 +37,12 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    let text = state.metrics.render(state.store.queue_depth());
+    let gauges = StoreGauges {
+        queue_depth: state.store.queue_depth(),
+        projection_lag: *state.store.committed_events().borrow()
+            - *state.store.projected_events().borrow(),
+    };
+    let text = state.metrics.render(gauges);
     (
         [(
             header::CONTENT_TYPE,

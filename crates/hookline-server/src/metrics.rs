@@ -76,8 +76,12 @@ impl Metrics {
         self.latency.observe(elapsed.as_secs_f64());
     }
 
-    /// The text exposition format; `queue_depth` is read from the store at scrape time.
-    pub fn render(&self, queue_depth: usize) -> String {
+    /// The text exposition format; the gauges are read from the store at scrape time.
+    pub fn render(&self, gauges: StoreGauges) -> String {
+        let StoreGauges {
+            queue_depth,
+            projection_lag,
+        } = gauges;
         let mut out = String::with_capacity(4096);
         self.deliveries.render(
             &mut out,
@@ -130,8 +134,23 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE hookline_writer_queue_depth gauge");
         let _ = writeln!(out, "hookline_writer_queue_depth {queue_depth}");
+        let _ = writeln!(
+            out,
+            "# HELP hookline_projection_lag_events Committed events the conversation projection has not applied yet."
+        );
+        let _ = writeln!(out, "# TYPE hookline_projection_lag_events gauge");
+        let _ = writeln!(out, "hookline_projection_lag_events {projection_lag}");
         out
     }
+}
+
+/// What `/metrics` reads from the store when scraped.
+#[derive(Clone, Copy, Debug)]
+pub struct StoreGauges {
+    /// Deliveries waiting for the writer.
+    pub queue_depth: usize,
+    /// Committed events not yet applied to the conversation projection.
+    pub projection_lag: i64,
 }
 
 impl CommitObserver for Metrics {
@@ -247,7 +266,10 @@ mod tests {
         ]);
         m.latency(Duration::from_micros(700));
         m.latency(Duration::from_millis(3));
-        let text = m.render(7);
+        let text = m.render(StoreGauges {
+            queue_depth: 7,
+            projection_lag: 3,
+        });
         assert!(
             text.contains("hookline_deliveries_total{outcome=\"accepted\"} 2"),
             "{text}"
@@ -260,5 +282,6 @@ mod tests {
         assert!(text.contains("hookline_request_duration_seconds_bucket{le=\"0.005\"} 2"));
         assert!(text.contains("hookline_request_duration_seconds_count 2"));
         assert!(text.contains("hookline_writer_queue_depth 7"));
+        assert!(text.contains("hookline_projection_lag_events 3"));
     }
 }

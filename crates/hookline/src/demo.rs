@@ -37,6 +37,8 @@ pub struct Args {
 /// The demo server's credentials: printed, so the commands it suggests can be pasted as they are.
 const SECRET: &str = "demo-secret";
 const VERIFY_TOKEN: &str = "demo-token";
+/// The demo server's admin token: the inspector's sign-in and the admin API's bearer token.
+const ADMIN_TOKEN: &str = "demo-admin";
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Only warnings: the demo's own output is the summary.
@@ -57,10 +59,12 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     let mut config = Config::with_secret(SECRET);
     config.database = database.clone();
     config.verify_token = vec![Secret::new(VERIFY_TOKEN)];
+    config.admin_token = Some(Secret::new(ADMIN_TOKEN));
     config.app_id = vec![hookline_trigger::TEMPLATE_APP_ID.to_owned()];
     let listener = bind(&args.listen).await?;
     let server = Server::bind(&config, listener).await?;
-    let url = format!("http://{}/webhook", server.local_addr()?);
+    let base = format!("http://{}", server.local_addr()?);
+    let url = format!("{base}/webhook");
     let store = server.store();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.run(async {
@@ -71,6 +75,7 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     send_every_kind(&url).await?;
     let summary = summarise(store.as_ref(), &config.app_id).await?;
     println!("\n{summary}");
+    println!("Inspector: {base}/  (sign in with the admin token {ADMIN_TOKEN})\n");
 
     if !args.exit_after_summary {
         print_next_steps(&url, &database, args.database.is_none());

@@ -68,6 +68,14 @@ fn demo_stores_one_event_of_every_trigger_kind_and_summarises_them() {
     assert!(unknown[1].parse::<usize>().unwrap() >= 1, "{out}");
     let reactions = summary_line(&out, "reactions");
     assert!(count_after(&reactions, "unreact") >= 1, "{reactions:?}");
+    let inspector = out
+        .lines()
+        .find(|l| l.starts_with("Inspector: http://"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        inspector.contains("/  (sign in with the admin token demo-admin)"),
+        "{inspector}"
+    );
     assert!(
         !out.contains("Ctrl-C"),
         "--exit-after-summary must not offer to keep serving:\n{out}"

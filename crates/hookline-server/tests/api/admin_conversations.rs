@@ -1,8 +1,6 @@
 //! The conversation routes: the token, what a conversation shows, pages, 404s and bad cursors, and the
 //! same answers from two servers that received the same deliveries in other orders.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use crate::helpers::{ADMIN_TOKEN, TestApp, fixtures, wire};
@@ -13,19 +11,6 @@ async fn with_admin() -> TestApp {
         c.app_id = vec!["1517906555124442".into()];
     })
     .await
-}
-
-/// Waits until the projection has applied every committed event.
-async fn projected(app: &TestApp) {
-    let committed = *app.store.committed_events().borrow();
-    let mut projected = app.store.projected_events();
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        projected.wait_for(|p| *p >= committed),
-    )
-    .await
-    .expect("the projection catches up")
-    .unwrap();
 }
 
 async fn get(app: &TestApp, path: &str) -> Value {
@@ -84,7 +69,7 @@ async fn a_conversation_shows_messages_status_reactions_edits_and_notes() {
     for body in thread().iter().rev() {
         assert_eq!(app.post_signed(body).await.status(), 200);
     }
-    projected(&app).await;
+    app.projected().await;
 
     let list = get(&app, "/api/v1/conversations").await;
     let items = list["items"].as_array().unwrap();
@@ -189,7 +174,7 @@ async fn pages_walk_every_conversation_and_message_once() {
     for (_, body) in fixtures() {
         assert_eq!(app.post_signed(&wire(&body)).await.status(), 200);
     }
-    projected(&app).await;
+    app.projected().await;
     let all = get(&app, "/api/v1/conversations?limit=500").await;
     let paged = walk(&app, "/api/v1/conversations?limit=2").await;
     assert_eq!(&paged, all["items"].as_array().unwrap());
@@ -228,8 +213,8 @@ async fn two_servers_given_the_same_deliveries_in_other_orders_answer_alike() {
     for body in bodies.iter().rev().chain(bodies.iter().step_by(3)) {
         other.post_signed(body).await;
     }
-    projected(&one).await;
-    projected(&other).await;
+    one.projected().await;
+    other.projected().await;
     let list = get(&one, "/api/v1/conversations?limit=500").await;
     assert_eq!(list, get(&other, "/api/v1/conversations?limit=500").await);
     for conversation in list["items"].as_array().unwrap() {

@@ -16,6 +16,7 @@ async fn metrics_count_deliveries_events_duplicates_and_signature_failures() {
     app.post_signed(&message("m.1")).await;
     app.post_signed(b"not json").await;
     app.post("/webhook", &message("m.2"), &[]).await;
+    app.projected().await;
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
     assert!(
@@ -35,6 +36,7 @@ async fn metrics_count_deliveries_events_duplicates_and_signature_failures() {
         "hookline_signature_failures_total{reason=\"missing\"} 1",
         "hookline_request_duration_seconds_count 4",
         "hookline_writer_queue_depth 0",
+        "hookline_projection_lag_events 0",
         "# TYPE hookline_commit_batch_deliveries histogram",
     ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");

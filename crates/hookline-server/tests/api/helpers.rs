@@ -135,6 +135,19 @@ impl TestApp {
         self.store.list_deliveries(query).await.unwrap()
     }
 
+    /// Waits until the conversation projection has applied every committed event.
+    pub async fn projected(&self) {
+        let committed = *self.store.committed_events().borrow();
+        let mut projected = self.store.projected_events();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            projected.wait_for(|p| *p >= committed),
+        )
+        .await
+        .expect("the projection catches up")
+        .unwrap();
+    }
+
     /// Stops the server as SIGTERM would and waits for it to finish.
     pub async fn stop(&mut self) -> anyhow::Result<()> {
         if let Some(shutdown) = self.shutdown.take() {
