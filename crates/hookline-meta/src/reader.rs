@@ -311,26 +311,33 @@ impl<'a> Reader<'a> {
 /// bytes at a time: most strings are short member names and ids, where setting up `memchr2` costs more than
 /// the scan, and the text between escapes is short too.
 fn find_special(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGH: u64 = ONES << 7;
     let mut chunks = bytes.chunks_exact(8);
     let mut offset = 0;
     for chunk in &mut chunks {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        let quote = word ^ (ONES * u64::from(b'"'));
-        let backslash = word ^ (ONES * u64::from(b'\\'));
-        // A byte is flagged when it is below 0x20 (or zero after the XORs). Bytes above the first flagged one
-        // may be flagged wrongly by the borrow, so only the lowest flag is used.
-        let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x;
-        let mask = (below(quote, 1) | below(backslash, 1) | below(word, 0x20)) & HIGH;
-        if mask != 0 {
-            return Some(offset + (mask.trailing_zeros() / 8) as usize);
+        let found = special_bytes(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+        if found != 0 {
+            return Some(offset + (found.trailing_zeros() / 8) as usize);
         }
         offset += 8;
     }
-    let rest = chunks.remainder();
     let special = |&b: &u8| b == b'"' || b == b'\\' || b < 0x20;
-    rest.iter().position(special).map(|i| offset + i)
+    chunks
+        .remainder()
+        .iter()
+        .position(special)
+        .map(|i| offset + i)
+}
+
+/// The high bit of each byte of `word` that is `"`, `\\` or below 0x20, at least of the lowest such byte:
+/// bytes above it may be flagged wrongly by the borrow of the subtractions, so only the lowest flag counts.
+fn special_bytes(word: u64) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x;
+    // Flipping bit 1 maps `"` (0x22) to 0x20 and keeps the control characters below 0x20, while no other
+    // byte lands below 0x21: one comparison finds both.
+    let quote_or_control = below(word ^ (ONES * 2), 0x21);
+    let backslash = below(word ^ (ONES * u64::from(b'\\')), 1);
+    (quote_or_control | backslash) & (ONES << 7)
 }
 
 /// The length of the escape at the start of `bytes` (a backslash and what follows), if it is one JSON allows.
@@ -740,6 +747,29 @@ mod tests {
             }
         }
         events
+    }
+
+    #[test]
+    fn finds_the_first_special_byte_wherever_it_is() {
+        let naive = |bytes: &[u8]| {
+            let special = |&b: &u8| b == b'"' || b == b'\\' || b < 0x20;
+            bytes.iter().position(special)
+        };
+        for len in 0..20 {
+            for at in 0..len {
+                for byte in 0..=255u8 {
+                    // Every byte value, followed by every kind of neighbour a borrow could touch.
+                    for next in [b'a', 0x5d, 0x23, 0x21, 0x00, 0xff] {
+                        let mut bytes = vec![b'a'; len];
+                        bytes[at] = byte;
+                        if at + 1 < len {
+                            bytes[at + 1] = next;
+                        }
+                        assert_eq!(find_special(&bytes), naive(&bytes), "{bytes:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
