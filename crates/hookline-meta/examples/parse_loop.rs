@@ -1,10 +1,13 @@
 //! Parses one body many times, for instruction counts under `valgrind --tool=callgrind` (BENCHMARKS.md).
 //!
-//! `cargo run --release -p hookline-meta --example parse_loop -- <body.json | batch_1000> [times]`; `batch_1000`
-//! builds the bench's 1000-entry batch.
+//! `cargo run --release -p hookline-meta --example parse_loop -- <body.json | batch_1000> [times] [loops]`;
+//! `batch_1000` builds the bench's 1000-entry batch. With `loops`, it also times that many loops of `times`
+//! parses each and prints the fastest loop per parse: on a busy machine the fastest loop is the one least
+//! disturbed, which makes two builds comparable when they are run alternately (BENCHMARKS.md).
 
 use std::hint::black_box;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use hookline_meta::{ParseOptions, parse_with, wire};
 
@@ -48,4 +51,22 @@ fn main() {
         events += parse_with(black_box(&body), &options).unwrap().len();
     }
     println!("{events} events");
+    if let Some(loops) = args.next() {
+        let loops: usize = loops.parse().expect("a count");
+        let fastest = (0..loops)
+            .map(|_| {
+                let start = Instant::now();
+                for _ in 0..times {
+                    drop(black_box(parse_with(black_box(&body), &options).unwrap()));
+                }
+                start.elapsed()
+            })
+            .min()
+            .unwrap_or(Duration::ZERO);
+        let per_parse = fastest.as_secs_f64() / times as f64;
+        println!(
+            "fastest of {loops} loops: {:.3} µs per parse",
+            per_parse * 1e6
+        );
+    }
 }
