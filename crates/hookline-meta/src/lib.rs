@@ -35,6 +35,7 @@ mod parse;
 pub mod postback;
 pub mod raw;
 pub mod reaction;
+mod reader;
 pub mod receipt;
 pub mod record;
 pub mod referral;

@@ -16,6 +16,7 @@ use crate::json::{is_valid, lenient, member, object_fields};
 use crate::message::{Echo, EchoSource, MessageWire};
 use crate::parse::NotJson;
 use crate::raw::RawJson;
+use crate::reader::Reader;
 use crate::referral::{Lead, Referral, ReferralEvent};
 use crate::text::{Key, Text};
 use crate::timestamp::Timestamp;
@@ -91,7 +92,13 @@ pub(crate) fn decode<'a>(raw: &'a str, own_app_ids: &[String]) -> Result<Decoded
 /// it find where the event ends spares the envelope scanner a pass of its own. `None` when the read fails for
 /// any reason: the caller then finds the end itself and [`decode`]s the span, which tells bad JSON from an
 /// event of an unexpected shape.
+///
+/// The fast [`Reader`] reads nearly every event; what it declines is read by serde_json, as before.
 pub(crate) fn read_leading(text: &str) -> Option<(Box<Wire<'_>>, usize)> {
+    let mut reader = Reader::new(text);
+    if let Ok(wire) = Box::<Wire<'_>>::deserialize(&mut reader) {
+        return Some((wire, reader.offset()));
+    }
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Box<Wire<'_>>>();
     let wire = stream.next()?.ok()?;
     Some((wire, stream.byte_offset()))

@@ -123,8 +123,31 @@ impl Serialize for Text<'_> {
     }
 }
 
+/// The name `Text` asks for itself by. Deserializers other than the crate's own event reader do not know it
+/// and hand over the value as it is ([`TextVisitor::visit_newtype_struct`]); the reader hands over a string
+/// it has already scanned, so the string is not scanned again for escapes.
+pub(crate) const TEXT_TOKEN: &str = "$hookline::Text";
+
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_newtype_struct(TEXT_TOKEN, TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    /// Any value: its JSON text, read as [`Text::from_json`] reads it.
+    fn visit_newtype_struct<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
         let raw = <&'de RawValue>::deserialize(deserializer)?;
         Text::from_json(raw.get()).ok_or_else(|| {
             de::Error::custom(format_args!(
@@ -132,6 +155,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
                 crate::json::type_name(raw.get())
             ))
         })
+    }
+
+    /// A string without escapes, already unquoted (the reader's shortcut).
+    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+        Ok(Text(Repr::Plain(Cow::Borrowed(text))))
     }
 }
 
