@@ -192,6 +192,10 @@ pub struct EventQuery {
     pub after_id: Option<i64>,
     /// Only events with a smaller id.
     pub before_id: Option<i64>,
+    /// Only events whose own time (`timestamp_ms`) is at or after this, epoch ms.
+    pub from_ms: Option<i64>,
+    /// Only events whose own time is before this, epoch ms (exclusive).
+    pub until_ms: Option<i64>,
     /// Highest id first (the latest events, or where a follower should start).
     pub newest_first: bool,
     pub limit: usize,

@@ -24,6 +24,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::api::error::{ApiError, ErrorBody};
+use crate::api::events::epoch_ms;
 use crate::api::page::{self, Page};
 use crate::state::AppState;
 
@@ -80,14 +81,7 @@ pub(crate) async fn list(
         }
         None => None,
     };
-    let updated_since_ms = match params.updated_since.as_deref().filter(|s| !s.is_empty()) {
-        Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
-            ApiError::BadRequest(format!(
-                "updated_since={raw:?} is not usable: give a time in epoch milliseconds"
-            ))
-        })?),
-        None => None,
-    };
+    let updated_since_ms = epoch_ms("updated_since", params.updated_since.as_deref())?;
     let query = ConversationQuery {
         account: params.account.filter(|a| !a.is_empty()),
         updated_since_ms,

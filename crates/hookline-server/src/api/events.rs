@@ -28,6 +28,10 @@ pub(crate) struct Params {
     kind: Option<String>,
     /// Only events of this conversation key (`page:<page id>:<user id>`).
     conversation: Option<String>,
+    /// Only events whose time (`timestamp_ms`) is at or after this, epoch milliseconds.
+    since: Option<String>,
+    /// Only events whose time is before this, epoch milliseconds.
+    until: Option<String>,
     /// Page size, 1 to 500 (default 50).
     limit: Option<String>,
     /// `next_cursor` of the previous page.
@@ -132,6 +136,8 @@ pub(crate) async fn list(
         conversation_key: params.conversation.filter(|c| !c.is_empty()),
         after_id: position.after_id,
         before_id: position.before_id,
+        from_ms: epoch_ms("since", params.since.as_deref())?,
+        until_ms: epoch_ms("until", params.until.as_deref())?,
         newest_first: position.order == Order::Desc,
         limit: limit + 1,
         with_raw: flag("raw", params.raw.as_deref())?,
@@ -184,6 +190,18 @@ pub(crate) fn path_id(
             "{raw:?} is not usable as {what} id: give a whole number"
         ))
     })
+}
+
+/// A time parameter in epoch milliseconds.
+pub(crate) fn epoch_ms(name: &str, raw: Option<&str>) -> Result<Option<i64>, ApiError> {
+    match raw.filter(|r| !r.is_empty()) {
+        None => Ok(None),
+        Some(raw) => raw.parse::<i64>().map(Some).map_err(|_| {
+            ApiError::BadRequest(format!(
+                "{name}={raw:?} is not usable: give a time in epoch milliseconds"
+            ))
+        }),
+    }
 }
 
 pub(crate) fn flag(name: &str, raw: Option<&str>) -> Result<bool, ApiError> {

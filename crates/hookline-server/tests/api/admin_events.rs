@@ -288,3 +288,41 @@ async fn one_event_reads_by_id_with_raw_on_request_and_unknown_ids_are_404() {
         );
     }
 }
+
+#[tokio::test]
+async fn since_and_until_select_events_by_their_own_time() {
+    let app = with_admin().await;
+    post_many(&app, 3).await;
+    let kinds = |page: Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let later = json(
+        app.get_as("/api/v1/events?since=1700000000001", ADMIN_TOKEN)
+            .await,
+    )
+    .await;
+    assert_eq!(kinds(later), ["read", "read", "read"]);
+    let earlier = json(
+        app.get_as("/api/v1/events?until=1700000000001", ADMIN_TOKEN)
+            .await,
+    )
+    .await;
+    assert_eq!(kinds(earlier), ["message", "message", "message"]);
+    let response = app
+        .get_as("/api/v1/events?since=yesterday", ADMIN_TOKEN)
+        .await;
+    assert_eq!(response.status(), 400);
+    let body = json(response).await;
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("since=\"yesterday\""),
+        "{body}"
+    );
+}

@@ -84,6 +84,9 @@ pub(crate) fn events(conn: &Connection, query: &EventQuery) -> rusqlite::Result<
         "e.conversation_key = ?",
         query.conversation_key.clone().map(Value::Text),
     );
+    // No index on the event time (see schema.rs): a filter on the id-ordered scan.
+    filters.add("e.timestamp_ms >= ?", query.from_ms.map(Value::Integer));
+    filters.add("e.timestamp_ms < ?", query.until_ms.map(Value::Integer));
     let order = if query.newest_first {
         "e.id DESC"
     } else {
