@@ -16,6 +16,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 harness="$root/../shared/bench"
 work="${BENCH_DIR:-/tmp/hookline-bench}"
 secret="bench-secret"
+# HOOKLINE_BIN: the hookline binary to measure (another build, to compare two commits in one run).
+bin="${HOOKLINE_BIN:-$root/target/release/hookline}"
 mkdir -p "$work"
 bodies="$work/bodies.dat"
 [[ -s "$bodies" ]] || python3 "$harness/gen_bodies.py" -n 300000 -s "$secret" -o "$bodies"
@@ -24,7 +26,7 @@ summary() { grep -oE '(rps|p50_ms|p99_ms|non2xx)=[0-9.]*' | tr '\n' ' '; }
 
 # `hookline load URL` with the same columns as the wrk harness's RESULT line.
 hookline_load() {
-  "$root/target/release/hookline" load --url "$1" --secret "$secret" --connections 64 --duration "${secs}s" --json |
+  "$bin" load --url "$1" --secret "$secret" --connections 64 --duration "${secs}s" --json |
     python3 -c 'import json,sys; r=json.load(sys.stdin); l=r["latency_us"]; ok=sum(v for k,v in r["status"].items() if k.startswith("2")); print("requests=%d rps=%.1f p50_ms=%.3f p99_ms=%.3f non2xx=%d" % (r["responses"], r["rps"], l["p50"]/1000, l["p99"]/1000, r["responses"]-ok))'
 }
 
@@ -42,7 +44,7 @@ ceiling() {
 hookline() {
   local loader=$1
   rm -f "$work"/hookline.db*
-  "$root/target/release/hookline" serve --app-secret "$secret" --listen 127.0.0.1:8080 \
+  "$bin" serve --app-secret "$secret" --listen 127.0.0.1:8080 \
     --database "sqlite://$work/hookline.db" 2>"$work/serve.log" &
   local pid=$!
   sleep 1
