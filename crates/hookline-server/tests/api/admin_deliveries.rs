@@ -4,35 +4,7 @@
 use hookline_meta::signature::sign;
 use serde_json::Value;
 
-use crate::helpers::{ADMIN_TOKEN, SECRET, TestApp, message, wire_fixture};
-
-async fn with_admin() -> TestApp {
-    TestApp::spawn_with(|c| c.admin_token = Some(ADMIN_TOKEN.into())).await
-}
-
-async fn json(response: reqwest::Response) -> Value {
-    response.json().await.unwrap()
-}
-
-fn ids(page: &Value) -> Vec<i64> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["id"].as_i64().unwrap())
-        .collect()
-}
-
-/// Follows `next_cursor` from `first` (a path with a query) to the end; returns the pages.
-async fn walk(app: &TestApp, first: &str) -> Vec<Value> {
-    let mut pages = vec![json(app.get_as(first, ADMIN_TOKEN).await).await];
-    while let Some(cursor) = pages.last().unwrap()["next_cursor"].as_str() {
-        let next = format!("{first}&cursor={cursor}");
-        pages.push(json(app.get_as(&next, ADMIN_TOKEN).await).await);
-        assert!(pages.len() < 100, "the cursor never reaches the end");
-    }
-    pages
-}
+use crate::helpers::{ADMIN_TOKEN, SECRET, ids, json, message, walk, wire_fixture, with_admin};
 
 #[tokio::test]
 async fn every_new_route_refuses_a_missing_or_wrong_token() {

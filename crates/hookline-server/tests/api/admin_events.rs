@@ -4,20 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use crate::helpers::{ADMIN_TOKEN, TestApp};
-
-async fn with_admin() -> TestApp {
-    TestApp::spawn_with(|c| c.admin_token = Some(ADMIN_TOKEN.into())).await
-}
-
-/// A delivery of one message from `sender` and its read receipt, so two events of two kinds.
-fn message_and_read(sender: u32, n: u32) -> Vec<u8> {
-    format!(
-        r#"{{"object":"page","entry":[{{"id":"100","time":1700000000000,"messaging":[{{"sender":{{"id":"{sender}"}},"recipient":{{"id":"100"}},"timestamp":1700000000000,"message":{{"mid":"m.{sender}.{n}","text":"hello {n}"}}}},{{"sender":{{"id":"{sender}"}},"recipient":{{"id":"100"}},"timestamp":1700000000001,"read":{{"watermark":{}}}}}]}}]}}"#,
-        1_700_000_000_000u64 + u64::from(n)
-    )
-    .into_bytes()
-}
+use crate::helpers::{ADMIN_TOKEN, TestApp, ids, json, message_and_read, walk, with_admin};
 
 async fn post_many(app: &TestApp, deliveries: u32) {
     for n in 0..deliveries {
@@ -27,31 +14,6 @@ async fn post_many(app: &TestApp, deliveries: u32) {
             200
         );
     }
-}
-
-async fn json(response: reqwest::Response) -> Value {
-    response.json().await.unwrap()
-}
-
-fn ids(page: &Value) -> Vec<i64> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_i64().unwrap())
-        .collect()
-}
-
-/// Follows `next_cursor` from `first` (a path with a query) to the end; returns the pages.
-async fn walk(app: &TestApp, first: &str) -> Vec<Value> {
-    let mut pages = vec![json(app.get_as(first, ADMIN_TOKEN).await).await];
-    while let Some(cursor) = pages.last().unwrap()["next_cursor"].as_str() {
-        let separator = if first.contains('?') { '&' } else { '?' };
-        let next = format!("{first}{separator}cursor={cursor}");
-        pages.push(json(app.get_as(&next, ADMIN_TOKEN).await).await);
-        assert!(pages.len() < 100, "the cursor never reaches the end");
-    }
-    pages
 }
 
 #[tokio::test]

@@ -5,20 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::{ADMIN_TOKEN, TestApp, message};
-
-async fn with_admin() -> TestApp {
-    TestApp::spawn_with(|c| c.admin_token = Some(ADMIN_TOKEN.into())).await
-}
-
-/// A delivery of a message from `sender` and its read receipt: two events of two kinds.
-fn message_and_read(sender: u32, n: u32) -> Vec<u8> {
-    format!(
-        r#"{{"object":"page","entry":[{{"id":"100","time":1700000000000,"messaging":[{{"sender":{{"id":"{sender}"}},"recipient":{{"id":"100"}},"timestamp":1700000000000,"message":{{"mid":"m.{sender}.{n}","text":"hello {n}"}}}},{{"sender":{{"id":"{sender}"}},"recipient":{{"id":"100"}},"timestamp":1700000000001,"read":{{"watermark":{}}}}}]}}]}}"#,
-        1_700_000_000_000u64 + u64::from(n)
-    )
-    .into_bytes()
-}
+use crate::helpers::{ADMIN_TOKEN, TestApp, message, message_and_read, with_admin};
 
 /// One Server-Sent Event as received.
 #[derive(Debug)]

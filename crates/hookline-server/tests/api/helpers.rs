@@ -165,6 +165,46 @@ impl Drop for TestApp {
     }
 }
 
+/// A server with the admin token [`ADMIN_TOKEN`].
+pub async fn with_admin() -> TestApp {
+    TestApp::spawn_with(|c| c.admin_token = Some(ADMIN_TOKEN.into())).await
+}
+
+pub async fn json(response: reqwest::Response) -> serde_json::Value {
+    response.json().await.unwrap()
+}
+
+/// The `id` of every item of a list page.
+pub fn ids(page: &serde_json::Value) -> Vec<i64> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// Follows `next_cursor` from `first` (a path, with or without a query) to the end; returns the pages.
+pub async fn walk(app: &TestApp, first: &str) -> Vec<serde_json::Value> {
+    let separator = if first.contains('?') { '&' } else { '?' };
+    let mut pages = vec![json(app.get_as(first, ADMIN_TOKEN).await).await];
+    while let Some(cursor) = pages.last().unwrap()["next_cursor"].as_str() {
+        let next = format!("{first}{separator}cursor={cursor}");
+        pages.push(json(app.get_as(&next, ADMIN_TOKEN).await).await);
+        assert!(pages.len() < 1000, "the cursor never reaches the end");
+    }
+    pages
+}
+
+/// A delivery of a message from `sender` and its read receipt: two events of two kinds.
+pub fn message_and_read(sender: u32, n: u32) -> Vec<u8> {
+    format!(
+        r#"{{"object":"page","entry":[{{"id":"100","time":1700000000000,"messaging":[{{"sender":{{"id":"{sender}"}},"recipient":{{"id":"100"}},"timestamp":1700000000000,"message":{{"mid":"m.{sender}.{n}","text":"hello {n}"}}}},{{"sender":{{"id":"{sender}"}},"recipient":{{"id":"100"}},"timestamp":1700000000001,"read":{{"watermark":{}}}}}]}}]}}"#,
+        1_700_000_000_000u64 + u64::from(n)
+    )
+    .into_bytes()
+}
+
 /// The fixtures of `hookline-meta` (Meta's examples and hookline's own edge cases), by file name.
 pub fn fixtures() -> Vec<(String, Vec<u8>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hookline-meta/tests/fixtures");
