@@ -186,6 +186,23 @@ async fn pages_walk_every_conversation_and_message_once() {
         messages.len() as i64,
         busiest["message_count"].as_i64().unwrap()
     );
+    let timeline = items(
+        walk(
+            &app,
+            &format!("/api/v1/conversations/{id}/timeline?limit=4"),
+        )
+        .await,
+    );
+    let whole_timeline = get(
+        &app,
+        &format!("/api/v1/conversations/{id}/timeline?limit=500"),
+    )
+    .await;
+    assert_eq!(&timeline, whole_timeline["items"].as_array().unwrap());
+    assert!(
+        timeline.len() > messages.len(),
+        "the timeline has the other events too"
+    );
     let whole = get(
         &app,
         &format!("/api/v1/conversations/{id}/messages?limit=500"),

@@ -644,6 +644,53 @@ mod tests {
     }
 
     #[test]
+    fn referrals_and_opt_ins_read_as_notes_and_a_message_keeps_its_reply_and_quick_reply() {
+        let referral = ev(
+            2,
+            "referral",
+            20,
+            format!(
+                r#"{{{USER},"timestamp":20,"referral":{{"ref":"spring","source":"ADS","type":"OPEN_THREAD","ad_id":"6045"}}}}"#
+            ),
+        );
+        let optin = ev(
+            3,
+            "optin",
+            30,
+            format!(
+                r#"{{{USER},"timestamp":30,"optin":{{"type":"notification_messages","payload":"drops"}}}}"#
+            ),
+        );
+        let reply = ev(
+            4,
+            "message",
+            40,
+            format!(
+                r#"{{{USER},"timestamp":40,"message":{{"mid":"m.2","text":"Red","quick_reply":{{"payload":"RED"}},"reply_to":{{"mid":"m.1"}}}}}}"#
+            ),
+        );
+        let folded = fold(
+            &[optin, reply, referral, inbound(1, 10, "m.1", "hi")],
+            &ParseOptions::default(),
+        );
+        let notes: Vec<_> = folded
+            .timeline
+            .iter()
+            .filter_map(|(_, t)| t.note.clone())
+            .collect();
+        assert_eq!(
+            notes,
+            [
+                "Arrived from ADS, ad 6045, ref spring",
+                "Opted in (notification_messages)"
+            ]
+        );
+        let message = &folded.messages[1].1;
+        assert_eq!(message.quick_reply.as_ref().unwrap()["payload"], "RED");
+        assert_eq!(message.reply_to.as_ref().unwrap()["mid"], "m.1");
+    }
+
+    #[test]
     fn arrival_order_and_redeliveries_do_not_change_the_fold() {
         let events = vec![
             inbound(1, 10, "m.1", "hi"),

@@ -299,6 +299,66 @@ mod tests {
     }
 
     #[test]
+    fn the_latest_thread_control_event_names_the_owner_and_standby_follows_the_latest_event() {
+        let take = event(
+            6,
+            50,
+            r#"{"sender":{"id":"7"},"recipient":{"id":"100"},"timestamp":50,"take_thread_control":{"new_owner_app_id":"999","previous_owner_app_id":"123"}}"#,
+        );
+        let mut standby = event(
+            7,
+            60,
+            r#"{"sender":{"id":"7"},"recipient":{"id":"100"},"timestamp":60,"message":{"mid":"m.9","text":"anyone?"}}"#,
+        );
+        standby.channel = "standby".into();
+        let mut events = sample();
+        events.push(take);
+        let summary = absorb_all(&events);
+        assert_eq!(
+            summary.owner.as_ref().unwrap().value.as_deref(),
+            Some("999")
+        );
+        assert!(!summary.standby.as_ref().unwrap().value);
+        events.push(standby);
+        let summary = absorb_all(&events);
+        assert!(summary.standby.as_ref().unwrap().value);
+        assert_eq!(summary.preview().unwrap().text.as_deref(), Some("anyone?"));
+    }
+
+    #[test]
+    fn an_account_keeps_its_latest_policy_enforcement() {
+        let policy = |id, ts, action: &str| {
+            event(
+                id,
+                ts,
+                &format!(
+                    r#"{{"recipient":{{"id":"100"}},"timestamp":{ts},"policy_enforcement":{{"action":"{action}","reason":"spam"}}}}"#
+                ),
+            )
+        };
+        let events = [
+            policy(1, 20, "block"),
+            policy(2, 10, "warning"),
+            policy(3, 30, "unblock"),
+        ];
+        for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
+            let mut account = AccountSummary::default();
+            for i in order {
+                let stored = &events[i];
+                with_event(stored, &ParseOptions::default(), |e| {
+                    account.absorb(stored, e)
+                });
+            }
+            let policy = &account.policy.as_ref().unwrap().value;
+            assert_eq!(
+                (policy["action"].as_str(), policy["timestamp_ms"].as_i64()),
+                (Some("unblock"), Some(30))
+            );
+            assert_eq!(account.last_event_ms, Some(30));
+        }
+    }
+
+    #[test]
     fn keys_split_into_object_account_and_counterpart() {
         assert_eq!(
             counterpart_of("page:100:7"),
