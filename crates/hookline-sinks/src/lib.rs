@@ -1,0 +1,12 @@
+//! Fan-out of stored events to downstream consumers.
+//!
+//! This crate owns what happens to an event after it is stored: the format it is forwarded in, how it is
+//! signed, how one delivery attempt is made and judged, and when the next attempt is due. The outbox and its
+//! workers come later and are built from these pieces.
+//!
+//! - [`signature`]: Standard Webhooks signing (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and
+//!   verification, keyed with a `whsec_` secret.
+
+pub mod signature;
+
+pub use signature::{SigningSecret, sign, verify};
