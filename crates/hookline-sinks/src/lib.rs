@@ -6,7 +6,10 @@
 //!
 //! - [`signature`]: Standard Webhooks signing (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and
 //!   verification, keyed with a `whsec_` secret.
+//! - [`schedule`]: the retry schedule, with jitter and `Retry-After` as a floor.
 
+pub mod schedule;
 pub mod signature;
 
+pub use schedule::RetrySchedule;
 pub use signature::{SigningSecret, sign, verify};
