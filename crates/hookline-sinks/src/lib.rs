@@ -7,9 +7,12 @@
 //! - [`signature`]: Standard Webhooks signing (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and
 //!   verification, keyed with a `whsec_` secret.
 //! - [`schedule`]: the retry schedule, with jitter and `Retry-After` as a floor.
+//! - [`payload`]: the versioned JSON event that is forwarded, and the stable `webhook-id` of an event.
 
+pub mod payload;
 pub mod schedule;
 pub mod signature;
 
+pub use payload::{ForwardedEvent, webhook_id};
 pub use schedule::RetrySchedule;
 pub use signature::{SigningSecret, sign, verify};
