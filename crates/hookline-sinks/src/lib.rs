@@ -8,11 +8,14 @@
 //!   verification, keyed with a `whsec_` secret.
 //! - [`schedule`]: the retry schedule, with jitter and `Retry-After` as a floor.
 //! - [`payload`]: the versioned JSON event that is forwarded, and the stable `webhook-id` of an event.
+//! - [`http`]: one HTTP delivery attempt and its [`http::Outcome`].
 
+pub mod http;
 pub mod payload;
 pub mod schedule;
 pub mod signature;
 
+pub use http::{HttpSink, Outcome, Timeouts};
 pub use payload::{ForwardedEvent, webhook_id};
 pub use schedule::RetrySchedule;
 pub use signature::{SigningSecret, sign, verify};
