@@ -4,8 +4,6 @@
 //! then the store's id and receive time, the conversation, and the typed detail and raw JSON. Consumers
 //! switch on `version`; keys may be added within a version, never removed or changed in meaning.
 
-use std::time::{Duration, UNIX_EPOCH};
-
 use hookline_meta::ParseOptions;
 use hookline_store::StoredEvent;
 use hookline_store::conversation::reparse;
@@ -51,11 +49,6 @@ impl ForwardedEvent {
         let detail = reparse::with_event(event, options, |typed| {
             serde_json::to_value(&typed.kind).unwrap_or(Value::Null)
         });
-        // The raw JSON was valid when stored; a string is the fallback should a row ever hold otherwise.
-        let raw = event
-            .raw
-            .as_ref()
-            .map(|raw| serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.clone())));
         ForwardedEvent {
             version: PAYLOAD_VERSION,
             object: event.object.clone(),
@@ -70,11 +63,11 @@ impl ForwardedEvent {
             mid: event.mid.clone(),
             dedup_key: event.dedup_key.clone(),
             id: event.id,
-            received_at: rfc3339(event.received_at_ms),
+            received_at: event.received_at(),
             conversation_key: event.conversation_key.clone(),
             standby: event.channel == "standby",
             detail: detail.unwrap_or(Value::Null),
-            raw: raw.unwrap_or(Value::Null),
+            raw: event.raw_json().unwrap_or(Value::Null),
         }
     }
 
@@ -82,12 +75,6 @@ impl ForwardedEvent {
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a ForwardedEvent always serialises")
     }
-}
-
-/// Epoch ms as RFC 3339 UTC with milliseconds, as every time in hookline's output.
-fn rfc3339(ms: i64) -> String {
-    let time = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
-    humantime::format_rfc3339_millis(time).to_string()
 }
 
 /// The `webhook-id` of an event: `evt_` + the 32 hex digits of a `v1:` dedup key, so it is the same on
@@ -133,6 +120,9 @@ mod tests {
 
     #[test]
     fn received_at_is_rfc3339_with_milliseconds() {
-        assert_eq!(rfc3339(1_767_610_000_123), "2026-01-05T10:46:40.123Z");
+        assert_eq!(
+            hookline_store::rfc3339(1_767_610_000_123),
+            "2026-01-05T10:46:40.123Z"
+        );
     }
 }

@@ -23,7 +23,7 @@ pub mod url;
 pub use error::StoreError;
 pub use model::{
     Appended, Content, DeliveryQuery, EventQuery, NewDelivery, NewEvent, Outcome, RawSpan,
-    StoredDelivery, StoredEvent,
+    StoredDelivery, StoredEvent, rfc3339,
 };
 pub use store::{BoxFuture, CommitObserver, CommitStats, EventStore, PendingCommit};
 pub use url::{StoreUrl, WriterOptions, open};

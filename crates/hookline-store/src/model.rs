@@ -160,6 +160,27 @@ pub struct StoredEvent {
     pub raw: Option<String>,
 }
 
+impl StoredEvent {
+    /// The raw JSON as a JSON value, when it was read. It was valid JSON when stored; a string is the
+    /// fallback should a row ever hold otherwise.
+    pub fn raw_json(&self) -> Option<serde_json::Value> {
+        self.raw.as_ref().map(|raw| {
+            serde_json::from_str(raw).unwrap_or_else(|_| serde_json::Value::String(raw.clone()))
+        })
+    }
+
+    /// When it was received, as every time in hookline's output: RFC 3339 UTC with milliseconds.
+    pub fn received_at(&self) -> String {
+        rfc3339(self.received_at_ms)
+    }
+}
+
+/// Epoch ms as RFC 3339 UTC with milliseconds, as every time in hookline's output.
+pub fn rfc3339(ms: i64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
 /// A recorded delivery.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredDelivery {

@@ -6,8 +6,6 @@
 //! follower polls with), `order` (`asc` or `desc`), `raw` (`true` adds each event's JSON). Filters are
 //! not part of the cursor: pass the same ones with each page.
 
-use std::time::{Duration, UNIX_EPOCH};
-
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -96,14 +94,11 @@ impl From<&StoredEvent> for EventItem {
             mid: event.mid.clone(),
             dedup_key: event.dedup_key.clone(),
             id: event.id,
-            received_at: rfc3339(event.received_at_ms),
+            received_at: event.received_at(),
             delivery_id: event.delivery_id,
             duplicates: event.duplicates,
             conversation_key: event.conversation_key.clone(),
-            // The raw JSON was valid when stored; a string is the fallback should a row ever hold otherwise.
-            raw: event.raw.as_ref().map(|raw| {
-                serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.clone()))
-            }),
+            raw: event.raw_json(),
         }
     }
 }
@@ -220,11 +215,7 @@ pub fn event_json(event: &StoredEvent) -> Value {
     serde_json::to_value(EventItem::from(event)).unwrap_or(Value::Null)
 }
 
-/// Epoch ms as RFC 3339 UTC with milliseconds, as every time in hookline's output.
-pub fn rfc3339(ms: i64) -> String {
-    let time = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
-    humantime::format_rfc3339_millis(time).to_string()
-}
+pub use hookline_store::rfc3339;
 
 #[cfg(test)]
 mod tests {
