@@ -7,6 +7,8 @@
 //!   commit), so one fsync acknowledges a whole group.
 //! - [`model`]: what is written ([`NewDelivery`], [`NewEvent`]) and read back ([`StoredEvent`],
 //!   [`StoredDelivery`]); [`NewEvent::from_event`] turns a parsed Meta event into its stored columns.
+//! - [`outbox`]: each sink's cursor over the event log and the attempts it still owes (pending retries,
+//!   dead letters), written with the group commits.
 //! - [`url`]: the `--database` URL ([`StoreUrl`]) and [`open`], which builds the backend it names.
 //! - [`sqlite`]: the embedded default backend (WAL, `synchronous=FULL`, one writer thread).
 //!
@@ -16,6 +18,7 @@
 pub mod conversation;
 pub mod error;
 pub mod model;
+pub mod outbox;
 pub mod sqlite;
 mod store;
 pub mod url;

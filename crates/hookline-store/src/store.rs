@@ -12,6 +12,9 @@ use crate::conversation::ConversationQuery;
 use crate::conversation::view::{Account, Conversation};
 use crate::error::StoreError;
 use crate::model::{Appended, DeliveryQuery, EventQuery, NewDelivery, StoredDelivery, StoredEvent};
+use crate::outbox::{
+    Attempt, AttemptQuery, DeadSelection, DueQuery, OutboxWrite, SinkStart, SinkStatus,
+};
 
 /// A boxed future, so the trait can be used as `dyn EventStore`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -89,6 +92,38 @@ pub trait EventStore: Send + Sync + fmt::Debug + 'static {
     /// The events first stored from delivery `id` (not the stored ones it repeated), oldest first,
     /// without their raw JSON.
     fn delivery_events(&self, id: i64) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>>;
+
+    /// The sink's cursor, created at `start` the first time (see [`crate::outbox`]).
+    fn open_sink(&self, sink: String, start: SinkStart) -> BoxFuture<'_, Result<i64, StoreError>>;
+
+    /// Saves a sink's progress (cursor and attempt rows) in one transaction.
+    fn save_sink_progress(&self, write: OutboxWrite) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Pending attempt rows with their events (raw JSON included), earliest due first.
+    fn due_attempts(
+        &self,
+        query: DueQuery,
+    ) -> BoxFuture<'_, Result<Vec<(Attempt, StoredEvent)>, StoreError>>;
+
+    /// Which of these conversations have pending rows for the sink (so new events queue behind them).
+    fn blocked_conversations(
+        &self,
+        sink: String,
+        keys: Vec<String>,
+    ) -> BoxFuture<'_, Result<Vec<String>, StoreError>>;
+
+    /// Attempt rows (pending retries, dead letters), by id.
+    fn list_attempts(&self, query: AttemptQuery)
+    -> BoxFuture<'_, Result<Vec<Attempt>, StoreError>>;
+
+    /// Every sink that ever ran against this store, with its cursor and backlog.
+    fn sink_statuses(&self) -> BoxFuture<'_, Result<Vec<SinkStatus>, StoreError>>;
+
+    /// Makes the selected dead letters pending and due now, with a fresh schedule; how many.
+    fn retry_dead(&self, selection: DeadSelection) -> BoxFuture<'_, Result<u64, StoreError>>;
+
+    /// Deletes the selected dead letters; how many.
+    fn drop_dead(&self, selection: DeadSelection) -> BoxFuture<'_, Result<u64, StoreError>>;
 }
 
 /// A delivery handed to the writer; resolves once it is committed (or failed to be).

@@ -583,3 +583,256 @@ fn a_database_from_a_newer_hookline_is_refused_with_a_reason() {
         "{err}"
     );
 }
+
+mod outbox {
+    use super::*;
+    use hookline_store::outbox::{
+        AttemptChange, AttemptQuery, AttemptState, DeadSelection, DueQuery, NewAttempt,
+        OutboxWrite, SinkStart,
+    };
+
+    fn row(event_id: i64, key: Option<&str>, ts: i64, next: Option<i64>) -> NewAttempt {
+        NewAttempt {
+            event_id,
+            conversation_key: key.map(str::to_owned),
+            timestamp_ms: Some(ts),
+            attempts: 1,
+            state: if next.is_some() {
+                AttemptState::Pending
+            } else {
+                AttemptState::Dead
+            },
+            next_attempt_at_ms: next,
+            last_error: Some("HTTP 500".into()),
+        }
+    }
+
+    fn write(sink: &str, cursor: Option<i64>, new: Vec<NewAttempt>) -> OutboxWrite {
+        OutboxWrite {
+            sink: sink.into(),
+            cursor,
+            new,
+            changes: Vec::new(),
+            now_ms: 1_000,
+        }
+    }
+
+    async fn stored_with_events(fx: &Fixture, n: usize) -> Arc<dyn EventStore> {
+        let store = open(fx, SqliteOptions::default());
+        for i in 0..n {
+            let mid = format!("m.{i}");
+            store
+                .submit(delivery(body(&mid, "x")))
+                .unwrap()
+                .await
+                .unwrap();
+        }
+        store
+    }
+
+    #[tokio::test]
+    async fn a_new_sink_starts_at_the_end_or_the_beginning_and_keeps_its_cursor() {
+        let fx = fixture();
+        let store = stored_with_events(&fx, 2).await;
+        assert_eq!(
+            store
+                .open_sink("late".into(), SinkStart::End)
+                .await
+                .unwrap(),
+            4
+        );
+        assert_eq!(
+            store
+                .open_sink("all".into(), SinkStart::Beginning)
+                .await
+                .unwrap(),
+            0
+        );
+        store
+            .save_sink_progress(write("all", Some(3), Vec::new()))
+            .await
+            .unwrap();
+        // Opening again never moves a cursor, whatever the start.
+        assert_eq!(
+            store.open_sink("all".into(), SinkStart::End).await.unwrap(),
+            3
+        );
+        // A cursor never goes back (a slow save landing after a later one).
+        store
+            .save_sink_progress(write("all", Some(2), Vec::new()))
+            .await
+            .unwrap();
+        let statuses = store.sink_statuses().await.unwrap();
+        let names: Vec<_> = statuses
+            .iter()
+            .map(|s| (s.sink.as_str(), s.cursor, s.lag()))
+            .collect();
+        assert_eq!(names, [("all", 3, 1), ("late", 4, 0)]);
+        store.close().await;
+        let reopened = open(&fx, SqliteOptions::default());
+        assert_eq!(
+            reopened
+                .open_sink("all".into(), SinkStart::Beginning)
+                .await
+                .unwrap(),
+            3
+        );
+    }
+
+    #[tokio::test]
+    async fn due_rows_come_earliest_first_with_their_events_and_fifo_gives_one_per_conversation() {
+        let fx = fixture();
+        let store = stored_with_events(&fx, 3).await;
+        let rows = vec![
+            row(3, Some("c1"), 20, Some(500)),
+            row(1, Some("c1"), 10, Some(900)),
+            row(5, Some("c2"), 30, Some(100)),
+            row(6, None, 40, Some(50)),
+            row(2, Some("c1"), 15, None),
+        ];
+        store
+            .save_sink_progress(write("s", Some(6), rows))
+            .await
+            .unwrap();
+        let due = |fifo| DueQuery {
+            sink: "s".into(),
+            fifo,
+            limit: 10,
+        };
+        let all = store.due_attempts(due(false)).await.unwrap();
+        let order: Vec<i64> = all.iter().map(|(a, _)| a.event_id).collect();
+        assert_eq!(
+            order,
+            [6, 5, 3, 1],
+            "pending rows by due time; dead rows never due"
+        );
+        assert!(
+            all.iter()
+                .all(|(a, e)| a.event_id == e.id && e.raw.is_some())
+        );
+        // With fifo, event 1 (time 10) heads conversation c1 although event 3 is due earlier.
+        let heads = store.due_attempts(due(true)).await.unwrap();
+        let order: Vec<i64> = heads.iter().map(|(a, _)| a.event_id).collect();
+        assert_eq!(order, [6, 5, 1]);
+        let blocked = store
+            .blocked_conversations("s".into(), vec!["c1".into(), "c3".into()])
+            .await
+            .unwrap();
+        assert_eq!(blocked, ["c1"]);
+        // Delivering the head lets the next of its conversation through.
+        let head = heads.iter().find(|(a, _)| a.event_id == 1).unwrap().0.id;
+        let mut delivered = write("s", None, Vec::new());
+        delivered
+            .changes
+            .push(AttemptChange::Delivered { id: head });
+        store.save_sink_progress(delivered).await.unwrap();
+        let heads = store.due_attempts(due(true)).await.unwrap();
+        let order: Vec<i64> = heads.iter().map(|(a, _)| a.event_id).collect();
+        assert_eq!(order, [6, 5, 3]);
+    }
+
+    #[tokio::test]
+    async fn retries_move_along_dead_letters_are_retried_or_dropped_by_sink_or_id() {
+        let fx = fixture();
+        let store = stored_with_events(&fx, 3).await;
+        store
+            .save_sink_progress(write(
+                "a",
+                Some(6),
+                vec![row(1, None, 1, Some(10)), row(2, None, 2, None)],
+            ))
+            .await
+            .unwrap();
+        store
+            .save_sink_progress(write(
+                "b",
+                Some(6),
+                vec![row(3, None, 3, None), row(4, None, 4, None)],
+            ))
+            .await
+            .unwrap();
+        let pending = store
+            .due_attempts(DueQuery {
+                sink: "a".into(),
+                fifo: false,
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        let mut change = write("a", None, Vec::new());
+        change.changes.push(AttemptChange::Retry {
+            id: pending[0].0.id,
+            attempts: 2,
+            next_attempt_at_ms: 5_000,
+            error: "HTTP 503".into(),
+        });
+        store.save_sink_progress(change).await.unwrap();
+        let dead = |sink: Option<&str>| AttemptQuery {
+            sink: sink.map(str::to_owned),
+            state: Some(AttemptState::Dead),
+            limit: 10,
+            ..AttemptQuery::default()
+        };
+        let a = store
+            .list_attempts(AttemptQuery {
+                sink: Some("a".into()),
+                limit: 10,
+                ..AttemptQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                a[0].attempts,
+                a[0].next_attempt_at_ms,
+                a[0].last_error.as_deref()
+            ),
+            (2, Some(5_000), Some("HTTP 503"))
+        );
+        assert_eq!(store.list_attempts(dead(None)).await.unwrap().len(), 3);
+
+        let b_dead = store.list_attempts(dead(Some("b"))).await.unwrap();
+        let one = DeadSelection {
+            sink: None,
+            ids: vec![b_dead[0].id],
+        };
+        assert_eq!(store.retry_dead(one).await.unwrap(), 1);
+        let revived = store
+            .due_attempts(DueQuery {
+                sink: "b".into(),
+                fifo: false,
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        assert_eq!(revived.len(), 1);
+        assert_eq!((revived[0].0.attempts, revived[0].0.event_id), (0, 3));
+        assert_eq!(
+            store
+                .drop_dead(DeadSelection {
+                    sink: Some("a".into()),
+                    ids: Vec::new()
+                })
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store.list_attempts(dead(None)).await.unwrap().len(),
+            1,
+            "b's other dead letter stays"
+        );
+        let statuses = store.sink_statuses().await.unwrap();
+        let counts: Vec<_> = statuses
+            .iter()
+            .map(|s| (s.sink.as_str(), s.pending, s.dead))
+            .collect();
+        assert_eq!(counts, [("a", 1, 0), ("b", 1, 1)]);
+        // Re-queuing an event that has a row replaces the row (a replay revives a dead letter).
+        let mut replay = write("b", None, vec![row(4, None, 4, Some(0))]);
+        replay.new[0].attempts = 0;
+        store.save_sink_progress(replay).await.unwrap();
+        let statuses = store.sink_statuses().await.unwrap();
+        assert_eq!((statuses[1].pending, statuses[1].dead), (2, 0));
+    }
+}

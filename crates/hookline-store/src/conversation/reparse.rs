@@ -16,14 +16,16 @@ pub fn with_event<T>(
     options: &ParseOptions,
     with: impl FnOnce(&Event<'_>) -> T,
 ) -> Option<T> {
-    let raw = event.raw.as_deref()?;
-    let body = envelope(event, raw)?;
+    let body = envelope(event)?;
     let events = parse_with(body.as_bytes(), options).ok()?;
     events.first().map(with)
 }
 
-/// A one-event delivery holding `raw` where it was found.
-fn envelope(event: &StoredEvent, raw: &str) -> Option<String> {
+/// A one-event delivery holding the event's raw JSON where it was found, for callers that parse it
+/// themselves (to hold the typed event across an `await`). `None` without raw JSON or for an array that
+/// carries no typed events.
+pub fn envelope(event: &StoredEvent) -> Option<String> {
+    let raw = event.raw.as_deref()?;
     let array = match event.channel.as_str() {
         "messaging" | "standby" | "changes" | "calls" => event.channel.as_str(),
         // A bare `{"field","value"}` body is its own delivery.

@@ -6,8 +6,10 @@
 //! - [`checkpoint`]: WAL checkpoints on their own thread, off the commit path.
 //! - [`read`]: queries on separate read-only connections.
 //! - [`projection`]: the conversation projection's steps (run by the writer) and its reads.
+//! - [`outbox`]: the sinks' cursors and attempt rows (written by the writer, read on the read connections).
 
 mod checkpoint;
+mod outbox;
 mod projection;
 mod read;
 mod schema;
@@ -27,8 +29,12 @@ use crate::conversation::ConversationQuery;
 use crate::conversation::view::{Account, Conversation};
 use crate::error::StoreError;
 use crate::model::{DeliveryQuery, EventQuery, NewDelivery, StoredDelivery, StoredEvent};
+use crate::outbox::{
+    Attempt, AttemptQuery, DeadSelection, DueQuery, OutboxWrite, SinkStart, SinkStatus,
+};
 use crate::store::{BoxFuture, EventStore, PendingCommit};
 use crate::url::WriterOptions;
+use outbox::OutboxOp;
 use read::Readers;
 use writer::{Job, Writer};
 
@@ -129,6 +135,15 @@ impl SqliteStore {
                 },
                 TrySendError::Disconnected(_) => StoreError::Closed,
             }
+        })
+    }
+
+    /// Hands an outbox change to the writer, which commits it with the next group.
+    fn outbox(&self, op: OutboxOp) -> BoxFuture<'_, Result<i64, StoreError>> {
+        Box::pin(async move {
+            let (reply, receiver) = oneshot::channel();
+            self.send(Job::Outbox { op, reply })?;
+            receiver.await.unwrap_or(Err(StoreError::Closed))
         })
     }
 
@@ -276,6 +291,51 @@ impl EventStore for SqliteStore {
 
     fn delivery_events(&self, id: i64) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>> {
         self.read(move |conn| read::delivery_events(conn, id))
+    }
+
+    fn open_sink(&self, sink: String, start: SinkStart) -> BoxFuture<'_, Result<i64, StoreError>> {
+        self.outbox(OutboxOp::Open { sink, start })
+    }
+
+    fn save_sink_progress(&self, write: OutboxWrite) -> BoxFuture<'_, Result<(), StoreError>> {
+        let saved = self.outbox(OutboxOp::Write(write));
+        Box::pin(async move { saved.await.map(drop) })
+    }
+
+    fn due_attempts(
+        &self,
+        query: DueQuery,
+    ) -> BoxFuture<'_, Result<Vec<(Attempt, StoredEvent)>, StoreError>> {
+        self.read(move |conn| outbox::due(conn, &query))
+    }
+
+    fn blocked_conversations(
+        &self,
+        sink: String,
+        keys: Vec<String>,
+    ) -> BoxFuture<'_, Result<Vec<String>, StoreError>> {
+        self.read(move |conn| outbox::blocked_conversations(conn, &sink, &keys))
+    }
+
+    fn list_attempts(
+        &self,
+        query: AttemptQuery,
+    ) -> BoxFuture<'_, Result<Vec<Attempt>, StoreError>> {
+        self.read(move |conn| outbox::attempts(conn, &query))
+    }
+
+    fn sink_statuses(&self) -> BoxFuture<'_, Result<Vec<SinkStatus>, StoreError>> {
+        self.read(outbox::statuses)
+    }
+
+    fn retry_dead(&self, selection: DeadSelection) -> BoxFuture<'_, Result<u64, StoreError>> {
+        let done = self.outbox(OutboxOp::RequeueDead { selection });
+        Box::pin(async move { done.await.map(|n| n.max(0) as u64) })
+    }
+
+    fn drop_dead(&self, selection: DeadSelection) -> BoxFuture<'_, Result<u64, StoreError>> {
+        let done = self.outbox(OutboxOp::DropDead { selection });
+        Box::pin(async move { done.await.map(|n| n.max(0) as u64) })
     }
 }
 

@@ -54,21 +54,34 @@ impl Readers {
     }
 }
 
-const EVENT_COLUMNS: &str =
-    "e.id, e.delivery_id, e.received_at_ms, e.dedup_key, e.object, e.entry_id,
-    e.channel, e.kind, e.field, e.sender, e.user_ref, e.recipient, e.timestamp_ms, e.mid,
-    e.conversation_key, e.duplicates";
+macro_rules! event_columns {
+    () => {
+        "e.id, e.delivery_id, e.received_at_ms, e.dedup_key, e.object, e.entry_id,
+        e.channel, e.kind, e.field, e.sender, e.user_ref, e.recipient, e.timestamp_ms, e.mid,
+        e.conversation_key, e.duplicates"
+    };
+}
+
+/// The raw JSON is a span of the delivery's body; SQLite's substr counts BLOB bytes from 1.
+macro_rules! raw_column {
+    () => {
+        "coalesce(e.raw, CAST(substr(d.body, e.raw_start + 1, e.raw_len) AS TEXT))"
+    };
+}
+
+const EVENT_COLUMNS: &str = event_columns!();
+
+/// An event's columns and its raw JSON, for a query that joins `events e` and `deliveries d`.
+pub(crate) const EVENT_COLUMNS_WITH_RAW: &str = concat!(event_columns!(), ", ", raw_column!());
 
 /// `SELECT` of an event's columns `FROM events e`, with the raw JSON or a `NULL` in its place.
 fn select_events(with_raw: bool) -> String {
-    let mut sql = format!("SELECT {EVENT_COLUMNS}");
+    let mut sql = String::from("SELECT ");
     if with_raw {
-        // The raw JSON is a span of the delivery's body; SQLite's substr counts BLOB bytes from 1.
-        sql.push_str(
-            ", coalesce(e.raw, CAST(substr(d.body, e.raw_start + 1, e.raw_len) AS TEXT))
-             FROM events e JOIN deliveries d ON d.id = e.delivery_id",
-        );
+        sql.push_str(EVENT_COLUMNS_WITH_RAW);
+        sql.push_str(" FROM events e JOIN deliveries d ON d.id = e.delivery_id");
     } else {
+        sql.push_str(EVENT_COLUMNS);
         sql.push_str(", NULL FROM events e");
     }
     sql
@@ -104,7 +117,7 @@ pub(crate) fn events_of_conversation(
     key: &str,
 ) -> rusqlite::Result<Vec<StoredEvent>> {
     let sql = format!(
-        "SELECT {EVENT_COLUMNS}, coalesce(e.raw, CAST(substr(d.body, e.raw_start + 1, e.raw_len) AS TEXT))
+        "SELECT {EVENT_COLUMNS_WITH_RAW}
          FROM conversation_events ce
          JOIN events e ON e.id = ce.event_id
          JOIN deliveries d ON d.id = e.delivery_id
@@ -117,24 +130,29 @@ pub(crate) fn events_of_conversation(
 }
 
 fn event_row(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
+    event_row_at(row, 0)
+}
+
+/// An event read from the 17 columns of [`EVENT_COLUMNS_WITH_RAW`] starting at column `at`.
+pub(crate) fn event_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<StoredEvent> {
     Ok(StoredEvent {
-        id: row.get(0)?,
-        delivery_id: row.get(1)?,
-        received_at_ms: row.get(2)?,
-        dedup_key: row.get(3)?,
-        object: row.get(4)?,
-        entry_id: row.get(5)?,
-        channel: row.get(6)?,
-        kind: row.get(7)?,
-        field: row.get(8)?,
-        sender: row.get(9)?,
-        user_ref: row.get(10)?,
-        recipient: row.get(11)?,
-        timestamp_ms: row.get(12)?,
-        mid: row.get(13)?,
-        conversation_key: row.get(14)?,
-        duplicates: row.get(15)?,
-        raw: row.get(16)?,
+        id: row.get(at)?,
+        delivery_id: row.get(at + 1)?,
+        received_at_ms: row.get(at + 2)?,
+        dedup_key: row.get(at + 3)?,
+        object: row.get(at + 4)?,
+        entry_id: row.get(at + 5)?,
+        channel: row.get(at + 6)?,
+        kind: row.get(at + 7)?,
+        field: row.get(at + 8)?,
+        sender: row.get(at + 9)?,
+        user_ref: row.get(at + 10)?,
+        recipient: row.get(at + 11)?,
+        timestamp_ms: row.get(at + 12)?,
+        mid: row.get(at + 13)?,
+        conversation_key: row.get(at + 14)?,
+        duplicates: row.get(at + 15)?,
+        raw: row.get(at + 16)?,
     })
 }
 

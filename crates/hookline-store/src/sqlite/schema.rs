@@ -108,6 +108,33 @@ CREATE TABLE accounts (
     PRIMARY KEY (object, account_id)
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- The outbox (crate::outbox): each sink's cursor over the event log, and the events it still owes.
+CREATE TABLE sink_cursors (
+    sink          TEXT PRIMARY KEY,
+    last_event_id INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Events a sink did not take on the first try: pending retries and dead letters. Small by design (only
+-- failures and held-back events live here), so its indexes cost the append path nothing.
+CREATE TABLE sink_attempts (
+    id                 INTEGER PRIMARY KEY,
+    sink               TEXT NOT NULL,
+    event_id           INTEGER NOT NULL,
+    conversation_key   TEXT,
+    timestamp_ms       INTEGER,
+    attempts           INTEGER NOT NULL,
+    state              TEXT NOT NULL CHECK (state IN ('pending', 'dead')),
+    next_attempt_at_ms INTEGER,
+    last_error         TEXT,
+    created_at_ms      INTEGER NOT NULL,
+    updated_at_ms      INTEGER NOT NULL,
+    UNIQUE (sink, event_id)
+);
+CREATE INDEX sink_attempts_due ON sink_attempts (sink, state, next_attempt_at_ms);
+CREATE INDEX sink_attempts_conversation ON sink_attempts (sink, conversation_key, state, timestamp_ms, event_id);
+"#,
 ];
 
 /// Applies the migrations the database does not have yet, each in its own transaction.

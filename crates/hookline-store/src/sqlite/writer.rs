@@ -20,6 +20,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::error::StoreError;
 use crate::model::{Appended, Content, NewDelivery, NewEvent, Outcome};
+use crate::sqlite::outbox::{self, OutboxOp};
 use crate::sqlite::projection;
 use crate::store::{CommitObserver, CommitStats};
 
@@ -38,9 +39,12 @@ pub(crate) enum Job {
     Probe {
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
+    /// A sink's progress (or a dead-letter action), committed with the next group.
+    Outbox { op: OutboxOp, reply: OutboxReply },
 }
 
 type Reply = oneshot::Sender<Result<Appended, StoreError>>;
+pub(crate) type OutboxReply = oneshot::Sender<Result<i64, StoreError>>;
 
 pub(crate) struct Writer {
     pub conn: Connection,
@@ -98,20 +102,20 @@ impl Writer {
 
     /// Runs until every sender is gone and the queue is empty.
     pub(crate) fn run(mut self, jobs: Receiver<Job>) {
-        let mut appends = Vec::with_capacity(self.max_batch);
-        let mut probes = Vec::new();
+        let mut group = Group::default();
         while let Some(first) = self.next_job(&jobs) {
-            self.take(first, &mut appends, &mut probes);
-            while appends.len() < self.max_batch {
+            self.take(first, &mut group);
+            while group.appends.len() < self.max_batch {
                 match jobs.try_recv() {
-                    Ok(job) => self.take(job, &mut appends, &mut probes),
+                    Ok(job) => self.take(job, &mut group),
                     Err(_) => break,
                 }
             }
-            if !appends.is_empty() {
-                self.commit_group(&mut appends);
+            if !group.appends.is_empty() || !group.outbox.is_empty() {
+                self.commit_group(&mut group.appends, &mut group.outbox);
             }
-            for reply in probes.drain(..) {
+            let probes = std::mem::take(&mut group.probes);
+            for reply in probes {
                 let _ = reply.send(self.probe());
             }
             if self.projection_lag() > MAX_LAG {
@@ -171,28 +175,35 @@ impl Writer {
         }
     }
 
-    fn take(
-        &self,
-        job: Job,
-        appends: &mut Vec<(NewDelivery, Reply)>,
-        probes: &mut Vec<oneshot::Sender<Result<(), StoreError>>>,
-    ) {
+    fn take(&self, job: Job, group: &mut Group) {
         self.depth.fetch_sub(1, Ordering::Relaxed);
         match job {
-            Job::Append { delivery, reply } => appends.push((delivery, reply)),
-            Job::Probe { reply } => probes.push(reply),
+            Job::Append { delivery, reply } => group.appends.push((delivery, reply)),
+            Job::Probe { reply } => group.probes.push(reply),
+            Job::Outbox { op, reply } => group.outbox.push((op, reply)),
         }
     }
 
-    fn commit_group(&mut self, group: &mut Vec<(NewDelivery, Reply)>) {
+    /// Commits the queued deliveries and outbox changes in one transaction, then answers each.
+    fn commit_group(
+        &mut self,
+        group: &mut Vec<(NewDelivery, Reply)>,
+        outbox: &mut Vec<(OutboxOp, OutboxReply)>,
+    ) {
         let started = Instant::now();
-        let result = self.write(group.iter().map(|(d, _)| d));
+        let ops: Vec<&OutboxOp> = outbox.iter().map(|(op, _)| op).collect();
+        let result = self.write(group.iter().map(|(d, _)| d), &ops);
         let ok = result.is_ok();
         match result {
-            Ok(appended) => {
-                self.observe(group.len(), &appended, started, true);
+            Ok((appended, applied)) => {
+                if !group.is_empty() {
+                    self.observe(group.len(), &appended, started, true);
+                }
                 for ((_, reply), appended) in group.drain(..).zip(appended) {
                     let _ = reply.send(Ok(appended));
+                }
+                for ((_, reply), applied) in outbox.drain(..).zip(applied) {
+                    let _ = reply.send(applied);
                 }
             }
             // A failure caused by one delivery's data must not fail its neighbours: commit them one by
@@ -200,20 +211,35 @@ impl Writer {
             Err(err) if group.len() > 1 && is_data_error(&err) => {
                 for (delivery, reply) in group.drain(..) {
                     let started = Instant::now();
-                    let one = self.write(std::iter::once(&delivery));
+                    let one = self.write(std::iter::once(&delivery), &[]);
                     let ok = one.is_ok();
-                    self.observe(1, one.as_deref().unwrap_or(&[]), started, ok);
-                    let _ = reply.send(one.map(|mut a| a.remove(0)).map_err(unavailable));
+                    let appended = one.map(|(mut a, _)| a.remove(0));
+                    self.observe(
+                        1,
+                        appended.as_ref().map_or(&[][..], std::slice::from_ref),
+                        started,
+                        ok,
+                    );
+                    let _ = reply.send(appended.map_err(unavailable));
+                }
+                if !outbox.is_empty() {
+                    self.commit_group(&mut Vec::new(), outbox);
                 }
             }
             Err(err) => {
-                self.observe(group.len(), &[], started, false);
-                tracing::error!(error = %err, deliveries = group.len(), "group commit failed");
+                if !group.is_empty() {
+                    self.observe(group.len(), &[], started, false);
+                }
+                tracing::error!(error = %err, deliveries = group.len(), outbox = outbox.len(), "group commit failed");
                 let message = unavailable(err).to_string();
+                let failed = || StoreError::Unavailable {
+                    message: message.clone(),
+                };
                 for (_, reply) in group.drain(..) {
-                    let _ = reply.send(Err(StoreError::Unavailable {
-                        message: message.clone(),
-                    }));
+                    let _ = reply.send(Err(failed()));
+                }
+                for (_, reply) in outbox.drain(..) {
+                    let _ = reply.send(Err(failed()));
                 }
             }
         }
@@ -233,22 +259,43 @@ impl Writer {
 
     /// Writes deliveries in one transaction. The next ids advance only once it is committed, so a failed
     /// transaction leaves nothing behind.
+    ///
+    /// Each outbox change runs in a savepoint of its own after the deliveries, so one that fails (and
+    /// answers its error) leaves the deliveries and the other changes to commit.
+    #[allow(clippy::type_complexity)]
     fn write<'d>(
         &mut self,
         deliveries: impl Iterator<Item = &'d NewDelivery>,
-    ) -> rusqlite::Result<Vec<Appended>> {
-        let tx = Transaction::new(&mut self.conn, TransactionBehavior::Immediate)?;
+        ops: &[&OutboxOp],
+    ) -> rusqlite::Result<(Vec<Appended>, Vec<Result<i64, StoreError>>)> {
+        let mut tx = Transaction::new(&mut self.conn, TransactionBehavior::Immediate)?;
         let mut ids = self.next;
         let mut appended = Vec::new();
         for delivery in deliveries {
             appended.push(insert_delivery(&tx, &mut ids, delivery)?);
+        }
+        let now = now_ms();
+        let mut applied = Vec::with_capacity(ops.len());
+        for op in ops {
+            let savepoint = tx.savepoint()?;
+            match outbox::apply(&savepoint, op, now) {
+                Ok(answer) => {
+                    savepoint.commit()?;
+                    applied.push(Ok(answer));
+                }
+                Err(err) => {
+                    drop(savepoint);
+                    tracing::error!(error = %err, "outbox change failed");
+                    applied.push(Err(unavailable(err)));
+                }
+            }
         }
         tx.commit()?;
         if ids.event != self.next.event {
             self.committed.send_replace(ids.event - 1);
         }
         self.next = ids;
-        Ok(appended)
+        Ok((appended, applied))
     }
 
     fn probe(&mut self) -> Result<(), StoreError> {
@@ -266,6 +313,14 @@ impl Writer {
         self.healthy.store(true, Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// What one pass of the writer took off the queue.
+#[derive(Default)]
+struct Group {
+    appends: Vec<(NewDelivery, Reply)>,
+    probes: Vec<oneshot::Sender<Result<(), StoreError>>>,
+    outbox: Vec<(OutboxOp, OutboxReply)>,
 }
 
 /// The ids the next delivery and event get.
