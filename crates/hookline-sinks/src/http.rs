@@ -10,7 +10,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER, USER_AGENT};
 use reqwest::{Client, StatusCode, Url, redirect};
 
+use hookline_meta::ParseOptions;
+use hookline_store::StoredEvent;
+
+use crate::payload::{ForwardedEvent, webhook_id};
 use crate::signature::{SigningSecret, sign};
+use crate::sink::{BoxFuture, Outcome, Sink};
 
 /// How much of a response body a reason quotes.
 const BODY_QUOTE: usize = 200;
@@ -35,21 +40,6 @@ impl Default for Timeouts {
     }
 }
 
-/// What came of one attempt.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Delivered,
-    /// Try again later; `retry_after` is what the downstream asked for, if anything.
-    Retry {
-        reason: String,
-        retry_after: Option<Duration>,
-    },
-    /// Do not try again: the event goes to the dead letters.
-    Dead {
-        reason: String,
-    },
-}
-
 /// An HTTP sink could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -66,6 +56,8 @@ pub struct HttpSink {
     url: Url,
     secret: SigningSecret,
     retry_client_errors: bool,
+    /// How forwarded events are read again (the app ids that make an echo `this_app`).
+    parse: ParseOptions,
 }
 
 impl HttpSink {
@@ -89,6 +81,7 @@ impl HttpSink {
             url: parsed,
             secret,
             retry_client_errors: false,
+            parse: ParseOptions::default(),
         })
     }
 
@@ -98,13 +91,19 @@ impl HttpSink {
         self
     }
 
+    /// Reads events with these options (as ingest does), so echoes are classified the same way.
+    pub fn parse_options(mut self, options: ParseOptions) -> Self {
+        self.parse = options;
+        self
+    }
+
     /// The URL events are POSTed to.
     pub fn url(&self) -> &Url {
         &self.url
     }
 
     /// POSTs `body` once with the Standard Webhooks headers for `webhook_id` at `now`, and classifies the result.
-    pub async fn deliver(&self, body: Vec<u8>, webhook_id: &str, now: SystemTime) -> Outcome {
+    pub async fn post(&self, body: Vec<u8>, webhook_id: &str, now: SystemTime) -> Outcome {
         let timestamp = now
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
@@ -160,6 +159,16 @@ impl HttpSink {
             reason,
             retry_after,
         }
+    }
+}
+
+impl Sink for HttpSink {
+    fn deliver<'a>(&'a self, event: &'a StoredEvent) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let body = ForwardedEvent::from_stored(event, &self.parse).to_bytes();
+            self.post(body, &webhook_id(&event.dedup_key), SystemTime::now())
+                .await
+        })
     }
 }
 

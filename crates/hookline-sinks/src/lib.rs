@@ -9,13 +9,28 @@
 //! - [`schedule`]: the retry schedule, with jitter and `Retry-After` as a floor.
 //! - [`payload`]: the versioned JSON event that is forwarded, and the stable `webhook-id` of an event.
 //! - [`http`]: one HTTP delivery attempt and its [`http::Outcome`].
+//! - [`nats`]: publishing to NATS JetStream, with the dedup key as `Nats-Msg-Id`.
 
+pub mod clock;
+pub mod config;
+pub mod filter;
+pub mod handler;
 pub mod http;
+pub mod nats;
+pub mod outbox;
 pub mod payload;
 pub mod schedule;
 pub mod signature;
+pub mod sink;
 
-pub use http::{HttpSink, Outcome, Timeouts};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{SinkConfig, SinkConfigError, SinkType};
+pub use filter::Filter;
+pub use handler::{Context, Handler, HandlerError, HandlerSink, Handover};
+pub use http::{HttpSink, Timeouts};
+pub use nats::{NatsError, NatsOptions, NatsSink};
+pub use outbox::{Fanout, SinkObserver, Worker, WorkerOptions};
 pub use payload::{ForwardedEvent, webhook_id};
 pub use schedule::RetrySchedule;
 pub use signature::{SigningSecret, sign, verify};
+pub use sink::{BoxFuture, Outcome, Sink};

@@ -2,7 +2,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hookline_sinks::http::{HttpSink, Outcome, Timeouts};
+use hookline_sinks::Outcome;
+use hookline_sinks::http::{HttpSink, Timeouts};
 use hookline_sinks::signature::{SigningSecret, verify};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -43,7 +44,7 @@ fn sink(server: &MockServer) -> HttpSink {
 
 async fn attempt(response: ResponseTemplate) -> Outcome {
     let server = consumer(response).await;
-    sink(&server).deliver(BODY.to_vec(), ID, now()).await
+    sink(&server).post(BODY.to_vec(), ID, now()).await
 }
 
 fn retry_reason(outcome: Outcome) -> (String, Option<Duration>) {
@@ -71,7 +72,7 @@ async fn a_2xx_is_delivered() {
 #[tokio::test]
 async fn sends_the_standard_webhooks_headers_that_verify_accepts() {
     let server = consumer(ResponseTemplate::new(200)).await;
-    sink(&server).deliver(BODY.to_vec(), ID, now()).await;
+    sink(&server).post(BODY.to_vec(), ID, now()).await;
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1);
     let request = &requests[0];
@@ -109,8 +110,8 @@ async fn sends_the_standard_webhooks_headers_that_verify_accepts() {
 async fn the_same_event_keeps_its_webhook_id_across_attempts() {
     let server = consumer(ResponseTemplate::new(500)).await;
     let sink = sink(&server);
-    sink.deliver(BODY.to_vec(), ID, now()).await;
-    sink.deliver(BODY.to_vec(), ID, now() + Duration::from_secs(5))
+    sink.post(BODY.to_vec(), ID, now()).await;
+    sink.post(BODY.to_vec(), ID, now() + Duration::from_secs(5))
         .await;
     let requests = server.received_requests().await.unwrap();
     let ids: Vec<_> = requests
@@ -145,7 +146,7 @@ async fn a_4xx_is_a_dead_letter_with_status_and_body_in_the_reason() {
 async fn a_4xx_is_retried_when_the_sink_is_told_to() {
     let server = consumer(ResponseTemplate::new(404)).await;
     let sink = sink(&server).retry_client_errors(true);
-    let (reason, _) = retry_reason(sink.deliver(BODY.to_vec(), ID, now()).await);
+    let (reason, _) = retry_reason(sink.post(BODY.to_vec(), ID, now()).await);
     assert_eq!(reason, "HTTP 404 Not Found");
 }
 
@@ -193,7 +194,7 @@ async fn a_redirect_is_not_followed_and_is_retried() {
         .expect(0)
         .mount(&server)
         .await;
-    let (reason, _) = retry_reason(sink(&server).deliver(BODY.to_vec(), ID, now()).await);
+    let (reason, _) = retry_reason(sink(&server).post(BODY.to_vec(), ID, now()).await);
     assert_eq!(
         reason,
         format!("HTTP 307 Temporary Redirect to {elsewhere}: redirects are not followed")
@@ -225,7 +226,7 @@ async fn a_refused_connection_is_retried() {
         timeouts(),
     )
     .unwrap();
-    let (reason, retry_after) = retry_reason(sink.deliver(BODY.to_vec(), ID, now()).await);
+    let (reason, retry_after) = retry_reason(sink.post(BODY.to_vec(), ID, now()).await);
     assert!(reason.starts_with("could not connect"), "{reason}");
     assert_eq!(retry_after, None);
 }

@@ -1,0 +1,505 @@
+//! The outbox worker against wiremock receivers: the retry schedule on a clock the test moves,
+//! `Retry-After`, dead letters and their retry, per-conversation order under retries, and a dead sink
+//! next to a healthy one.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use hookline_sinks::signature::SigningSecret;
+use hookline_sinks::{
+    Clock, HttpSink, ManualClock, RetrySchedule, SystemClock, Timeouts, Worker, WorkerOptions,
+};
+use hookline_store::outbox::{AttemptQuery, AttemptState, DeadSelection, SinkStart, SinkStatus};
+use hookline_store::sqlite::{SqliteOptions, SqliteStore};
+use hookline_store::{Content, EventQuery, EventStore, NewDelivery, NewEvent};
+use tokio::sync::watch;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const START_MS: i64 = 1_767_610_000_000;
+
+struct Store {
+    _dir: tempfile::TempDir,
+    store: Arc<dyn EventStore>,
+}
+
+fn store() -> Store {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("store.db"), SqliteOptions::default()).unwrap();
+    Store {
+        _dir: dir,
+        store: Arc::new(store),
+    }
+}
+
+/// A Messenger text message from `user` to Page 100 at `timestamp` ms.
+fn message(user: &str, mid: &str, timestamp: i64) -> String {
+    format!(
+        r#"{{"sender":{{"id":"{user}"}},"recipient":{{"id":"100"}},"timestamp":{timestamp},"message":{{"mid":"{mid}","text":"hello {mid}"}}}}"#
+    )
+}
+
+/// Stores one delivery holding `events` (items of a `messaging` array).
+async fn store_events(store: &Arc<dyn EventStore>, events: &[String]) {
+    let body = Bytes::from(format!(
+        r#"{{"object":"page","entry":[{{"id":"100","time":1,"messaging":[{}]}}]}}"#,
+        events.join(",")
+    ));
+    let parsed = hookline_meta::parse(&body).unwrap();
+    let content = Content::Events(
+        parsed
+            .iter()
+            .map(|e| NewEvent::from_event(e, &body))
+            .collect(),
+    );
+    store
+        .submit(NewDelivery {
+            received_at_ms: START_MS,
+            app: None,
+            secret_index: Some(0),
+            signature: None,
+            api_version: None,
+            user_agent: None,
+            body: body.clone(),
+            content,
+        })
+        .unwrap()
+        .await
+        .unwrap();
+}
+
+fn http(server: &MockServer) -> Arc<HttpSink> {
+    let secret = SigningSecret::parse(SECRET).unwrap();
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(5),
+        total: Duration::from_secs(30),
+    };
+    Arc::new(HttpSink::new(&server.uri(), secret, timeouts).unwrap())
+}
+
+fn options(schedule: RetrySchedule, fifo: bool) -> WorkerOptions {
+    WorkerOptions {
+        schedule,
+        fifo,
+        start: SinkStart::Beginning,
+        ..WorkerOptions::default()
+    }
+}
+
+/// Starts a worker; dropping the returned sender stops it.
+fn spawn(
+    name: &str,
+    sink: Arc<HttpSink>,
+    options: WorkerOptions,
+    store: &Arc<dyn EventStore>,
+    clock: Arc<dyn Clock>,
+) -> watch::Sender<bool> {
+    let (stop, stopped) = watch::channel(false);
+    let worker = Worker::new(name, sink, options, store.clone(), clock);
+    tokio::spawn(worker.run(stopped));
+    stop
+}
+
+/// Polls `check` until it holds, failing after 10 s of real time.
+async fn eventually<F: Fn() -> bool>(what: &str, check: F) {
+    for _ in 0..1000 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+/// Long enough for a worker that was woken to have made its attempt (used to show one was NOT made).
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+/// The sink's status, once its worker has opened its cursor.
+async fn status(store: &Arc<dyn EventStore>, sink: &str) -> SinkStatus {
+    for _ in 0..1000 {
+        let statuses = store.sink_statuses().await.unwrap();
+        if let Some(status) = statuses.into_iter().find(|s| s.sink == sink) {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("sink {sink} never opened its cursor");
+}
+
+/// Answers `status` for the first `failures` requests of each `webhook-id` in `failing`, 200 otherwise,
+/// and records every request's id and answer in order.
+#[derive(Clone, Default)]
+struct Scripted {
+    failing: HashMap<String, usize>,
+    status: u16,
+    retry_after: Option<&'static str>,
+    seen: Arc<Mutex<Vec<(String, u16)>>>,
+}
+
+impl Scripted {
+    fn log(&self) -> Vec<(String, u16)> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn count(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+}
+
+impl Respond for Scripted {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let id = request
+            .headers
+            .get("webhook-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let mut seen = self.seen.lock().unwrap();
+        let earlier = seen.iter().filter(|(seen_id, _)| *seen_id == id).count();
+        let fail = self.failing.get(&id).is_some_and(|n| earlier < *n);
+        let status = if fail { self.status } else { 200 };
+        seen.push((id, status));
+        let mut response = ResponseTemplate::new(status);
+        if let (true, Some(after)) = (fail, self.retry_after) {
+            response = response.insert_header("retry-after", after);
+        }
+        response
+    }
+}
+
+async fn mock(script: &Scripted) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(script.clone())
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn webhook_ids(store: &Arc<dyn EventStore>) -> Vec<String> {
+    let events = store
+        .list_events(EventQuery {
+            limit: 100,
+            ..EventQuery::default()
+        })
+        .await
+        .unwrap();
+    events
+        .iter()
+        .map(|e| hookline_sinks::webhook_id(&e.dedup_key))
+        .collect()
+}
+
+#[tokio::test]
+async fn retries_follow_the_schedule_on_the_clock_then_the_event_is_dead_lettered() {
+    let s = store();
+    store_events(&s.store, &[message("7", "m.1", 1_000)]).await;
+    let id = webhook_ids(&s.store).await.remove(0);
+    let script = Scripted {
+        failing: HashMap::from([(id.clone(), usize::MAX)]),
+        status: 500,
+        ..Scripted::default()
+    };
+    let server = mock(&script).await;
+    let clock = ManualClock::new(START_MS);
+    let schedule = RetrySchedule::default();
+    let _stop = spawn(
+        "crm",
+        http(&server),
+        options(schedule.clone(), false),
+        &s.store,
+        Arc::new(clock.clone()),
+    );
+
+    eventually("the first attempt, made at once", || script.count() == 1).await;
+    // Each later step is jittered by at most ±20%: nothing before 80% of it, an attempt by 120%.
+    for (made, step) in schedule.steps().iter().enumerate().skip(1) {
+        clock.advance(step.mul_f64(0.79));
+        settle().await;
+        assert_eq!(
+            script.count(),
+            made,
+            "attempt {} came before 80% of {step:?}",
+            made + 1
+        );
+        clock.advance(step.mul_f64(0.42));
+        eventually(&format!("attempt {} by 120% of {step:?}", made + 1), || {
+            script.count() == made + 1
+        })
+        .await;
+    }
+    assert_eq!(script.count(), 8);
+    let mut dead = Vec::new();
+    for _ in 0..100 {
+        dead = s
+            .store
+            .list_attempts(AttemptQuery {
+                sink: Some("crm".into()),
+                state: Some(AttemptState::Dead),
+                limit: 10,
+                ..AttemptQuery::default()
+            })
+            .await
+            .unwrap();
+        if !dead.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        dead.len(),
+        1,
+        "the event is a dead letter after the last attempt"
+    );
+    assert_eq!(dead[0].attempts, 8);
+    let error = dead[0].last_error.as_deref().unwrap();
+    assert!(
+        error.contains("500") && error.contains("last in the schedule"),
+        "{error}"
+    );
+    // No ninth attempt, however long we wait.
+    clock.advance(Duration::from_secs(7 * 24 * 3600));
+    settle().await;
+    assert_eq!(script.count(), 8);
+}
+
+#[tokio::test]
+async fn retry_after_pushes_the_next_attempt_past_the_schedule() {
+    let s = store();
+    store_events(&s.store, &[message("7", "m.1", 1_000)]).await;
+    let id = webhook_ids(&s.store).await.remove(0);
+    let script = Scripted {
+        failing: HashMap::from([(id.clone(), 1)]),
+        status: 503,
+        retry_after: Some("120"),
+        ..Scripted::default()
+    };
+    let server = mock(&script).await;
+    let clock = ManualClock::new(START_MS);
+    let _stop = spawn(
+        "crm",
+        http(&server),
+        options(RetrySchedule::default(), false),
+        &s.store,
+        Arc::new(clock.clone()),
+    );
+    eventually("the first attempt", || script.count() == 1).await;
+    // The schedule's 5 s step (at most 6 s with jitter) has passed, but the receiver asked for 120 s.
+    clock.advance(Duration::from_secs(60));
+    settle().await;
+    assert_eq!(script.count(), 1, "retried before Retry-After");
+    let pending = s
+        .store
+        .list_attempts(AttemptQuery {
+            sink: Some("crm".into()),
+            limit: 10,
+            ..AttemptQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(pending[0].next_attempt_at_ms.unwrap() >= START_MS + 120_000);
+    clock.advance(Duration::from_secs(61));
+    eventually("the retry after 120 s", || script.count() == 2).await;
+    assert_eq!(script.log()[1], (id, 200));
+    eventually("the row is removed once delivered", || {
+        futures_util::FutureExt::now_or_never(status(&s.store, "crm"))
+            .is_none_or(|st| st.pending == 0)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_client_error_is_dead_at_once_and_dlq_retry_delivers_it() {
+    let s = store();
+    store_events(&s.store, &[message("7", "m.1", 1_000)]).await;
+    let id = webhook_ids(&s.store).await.remove(0);
+    let script = Scripted {
+        failing: HashMap::from([(id.clone(), 1)]),
+        status: 422,
+        ..Scripted::default()
+    };
+    let server = mock(&script).await;
+    let clock = ManualClock::new(START_MS);
+    let _stop = spawn(
+        "crm",
+        http(&server),
+        options(RetrySchedule::default(), false),
+        &s.store,
+        Arc::new(clock.clone()),
+    );
+    eventually("the first attempt", || script.count() == 1).await;
+    let mut dead = 0;
+    for _ in 0..100 {
+        dead = status(&s.store, "crm").await.dead;
+        if dead == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(dead, 1, "a 422 is a dead letter without retries");
+    clock.advance(Duration::from_secs(3600));
+    settle().await;
+    assert_eq!(script.count(), 1);
+
+    let retried = s
+        .store
+        .retry_dead(DeadSelection {
+            sink: Some("crm".into()),
+            ids: Vec::new(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(retried, 1);
+    // The idle worker looks for rows it was not told about once a second (of its clock).
+    clock.advance(Duration::from_secs(1));
+    eventually("the retried dead letter is delivered", || {
+        script.count() == 2
+    })
+    .await;
+    assert_eq!(script.log()[1], (id, 200));
+    let mut after = status(&s.store, "crm").await;
+    for _ in 0..100 {
+        if after.pending == 0 && after.dead == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        after = status(&s.store, "crm").await;
+    }
+    assert_eq!((after.pending, after.dead), (0, 0));
+}
+
+#[tokio::test]
+async fn a_conversation_s_events_arrive_in_order_under_retries_without_blocking_others() {
+    let s = store();
+    // Conversation with user 7: stored out of order (m.2 before m.1); user 8's conversation alongside.
+    store_events(
+        &s.store,
+        &[
+            message("7", "m.2", 2_000),
+            message("8", "n.1", 1_500),
+            message("7", "m.1", 1_000),
+        ],
+    )
+    .await;
+    store_events(&s.store, &[message("7", "m.3", 3_000)]).await;
+    let events = s
+        .store
+        .list_events(EventQuery {
+            limit: 10,
+            ..EventQuery::default()
+        })
+        .await
+        .unwrap();
+    let id_of = |mid: &str| {
+        let event = events
+            .iter()
+            .find(|e| e.mid.as_deref() == Some(mid))
+            .unwrap();
+        hookline_sinks::webhook_id(&event.dedup_key)
+    };
+    let (m1, m2, m3, n1) = (id_of("m.1"), id_of("m.2"), id_of("m.3"), id_of("n.1"));
+    let script = Scripted {
+        failing: HashMap::from([(m1.clone(), 2)]),
+        status: 500,
+        ..Scripted::default()
+    };
+    let server = mock(&script).await;
+    let clock = ManualClock::new(START_MS);
+    let _stop = spawn(
+        "inbox",
+        http(&server),
+        options(RetrySchedule::default(), true),
+        &s.store,
+        Arc::new(clock.clone()),
+    );
+
+    eventually("m.1's first attempt and n.1", || script.count() == 2).await;
+    settle().await;
+    let log = script.log();
+    assert_eq!(log.len(), 2, "m.2 and m.3 must wait behind m.1: {log:?}");
+    assert!(log.contains(&(m1.clone(), 500)) && log.contains(&(n1.clone(), 200)));
+
+    clock.advance(Duration::from_secs(6));
+    eventually("m.1's second attempt", || script.count() == 3).await;
+    settle().await;
+    assert_eq!(script.count(), 3, "still waiting behind m.1");
+    clock.advance(Duration::from_secs(360));
+    eventually("m.1, then m.2 and m.3", || script.count() == 6).await;
+
+    let order: Vec<(String, u16)> = script
+        .log()
+        .into_iter()
+        .filter(|(id, _)| *id != n1)
+        .collect();
+    assert_eq!(
+        order,
+        [
+            (m1.clone(), 500),
+            (m1.clone(), 500),
+            (m1, 200),
+            (m2, 200),
+            (m3, 200)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_dead_sink_does_not_delay_a_healthy_one() {
+    let s = store();
+    for batch in 0..4 {
+        let events: Vec<String> = (0..5)
+            .map(|i| message(&format!("{batch}{i}"), &format!("m.{batch}.{i}"), 1_000 + i))
+            .collect();
+        store_events(&s.store, &events).await;
+    }
+    // The slow sink answers after a minute (its timeout is 30 s); the healthy one at once.
+    let slow = MockServer::start().await;
+    Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
+        .mount(&slow)
+        .await;
+    let healthy = MockServer::start().await;
+    Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&healthy)
+        .await;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let _slow = spawn(
+        "slow",
+        http(&slow),
+        options(RetrySchedule::default(), false),
+        &s.store,
+        clock.clone(),
+    );
+    let _healthy = spawn(
+        "healthy",
+        http(&healthy),
+        options(RetrySchedule::default(), false),
+        &s.store,
+        clock,
+    );
+    let mut healthy_status = None;
+    for _ in 0..1000 {
+        let st = status(&s.store, "healthy").await;
+        if st.cursor == st.head && st.head == 20 {
+            healthy_status = Some(st);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let healthy_status = healthy_status.expect("the healthy sink got every event");
+    assert_eq!(healthy_status.pending, 0);
+    assert_eq!(healthy.received_requests().await.unwrap().len(), 20);
+    // Meanwhile the slow sink is still on its first batch: nothing saved, every attempt in flight.
+    let slow_status = status(&s.store, "slow").await;
+    assert_eq!(slow_status.cursor, 0);
+    assert_eq!(
+        slow.received_requests().await.unwrap().len(),
+        16,
+        "16 attempts in flight at once"
+    );
+}
