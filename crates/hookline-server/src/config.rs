@@ -11,6 +11,7 @@ use std::path::Path;
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use hookline_meta::Secret;
+use hookline_sinks::SinkConfig;
 use hookline_store::StoreUrl;
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -50,6 +51,9 @@ pub struct Config {
     /// Further apps with their own route `/webhook/{name}`, secret and verify token.
     #[serde(rename = "app")]
     pub apps: Vec<AppConfig>,
+    /// Where stored events are forwarded (`[[sink]]` sections, CONTRACTS.md section 5).
+    #[serde(rename = "sink")]
+    pub sinks: Vec<SinkConfig>,
 }
 
 /// One `[[app]]` section: an app with its own route, secrets and tokens.
@@ -101,6 +105,7 @@ struct Defaults {
     writer_max_batch: usize,
     retry_after_secs: u64,
     app: Vec<()>,
+    sink: Vec<()>,
 }
 
 const DEFAULTS: fn() -> Defaults = || Defaults {
@@ -115,6 +120,7 @@ const DEFAULTS: fn() -> Defaults = || Defaults {
     writer_max_batch: 256,
     retry_after_secs: 5,
     app: Vec::new(),
+    sink: Vec::new(),
 };
 
 /// A configuration that cannot be used, with what to do about it.
@@ -191,7 +197,21 @@ impl Config {
         if self.writer_queue == 0 || self.writer_max_batch == 0 {
             return invalid("writer_queue and writer_max_batch must be at least 1".to_owned());
         }
-        self.validate_apps()
+        self.validate_apps()?;
+        SinkConfig::validate_all(&self.sinks).map_err(|err| {
+            ConfigError::Invalid(format!(
+                "[[sink]] {err} (hookline.example.toml shows every sink setting)"
+            ))
+        })
+    }
+
+    /// How events are read (the app ids that make an echo `this_app`), as ingest reads them.
+    pub fn parse_options(&self) -> hookline_meta::ParseOptions {
+        let mut own_app_ids = self.app_id.clone();
+        for app in &self.apps {
+            own_app_ids.extend(app.app_id.iter().cloned());
+        }
+        hookline_meta::ParseOptions { own_app_ids }
     }
 
     fn validate_apps(&self) -> Result<(), ConfigError> {

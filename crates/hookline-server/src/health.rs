@@ -37,10 +37,11 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+    let head = *state.store.committed_events().borrow();
     let gauges = StoreGauges {
         queue_depth: state.store.queue_depth(),
-        projection_lag: *state.store.committed_events().borrow()
-            - *state.store.projected_events().borrow(),
+        projection_lag: head - *state.store.projected_events().borrow(),
+        head,
     };
     let text = state.metrics.render(gauges);
     (

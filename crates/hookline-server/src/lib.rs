@@ -10,10 +10,13 @@
 //! - `health`: `/healthz`, `/readyz`, `/metrics`; [`metrics`]: the counters and histograms.
 //! - [`api`]: the admin API under `/api/v1`, behind the bearer token.
 //! - `inspector`: the web inspector at `/`, signed in with the admin token.
+//! - `fanout`: the `[[sink]]` sections as outbox workers, started with the server and stopped after the
+//!   last request, before the store closes.
 //! - `state`: what the handlers share.
 
 pub mod api;
 pub mod config;
+mod fanout;
 mod health;
 mod inspector;
 pub mod metrics;
@@ -28,6 +31,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
+use hookline_sinks::{Fanout, Sink, Worker, WorkerOptions};
 use hookline_store::{EventStore, StoreUrl, WriterOptions};
 use tokio::net::TcpListener;
 
@@ -44,6 +48,8 @@ pub struct Server {
     metrics: Arc<Metrics>,
     /// Told when shutdown begins, so open live streams end.
     shutdown: Arc<tokio::sync::watch::Sender<bool>>,
+    /// One per sink, started by [`Server::run`].
+    workers: Vec<Worker>,
 }
 
 impl Server {
@@ -61,6 +67,13 @@ impl Server {
         let store = tokio::task::spawn_blocking(move || hookline_store::open(&url, writer))
             .await
             .context("while opening the store")??;
+        let workers = match fanout::workers(config, &store, &metrics).await {
+            Ok(workers) => workers,
+            Err(err) => {
+                store.close().await;
+                return Err(err);
+            }
+        };
         let state = AppState::new(config, store.clone(), metrics.clone());
         let shutdown = state.shutdown.clone();
         let router = router(state, config.max_body_bytes);
@@ -81,7 +94,16 @@ impl Server {
             store,
             metrics,
             shutdown,
+            workers,
         })
+    }
+
+    /// Adds a sink of the embedder's own (a [`hookline_sinks::handler::HandlerSink`], say), run by an
+    /// outbox worker like the configured ones: its own cursor named `name`, retries, dead letters.
+    pub fn with_sink(mut self, name: &str, sink: Arc<dyn Sink>, options: WorkerOptions) -> Server {
+        let worker = fanout::worker(name, sink, options, &self.store, &self.metrics);
+        self.workers.push(worker);
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -108,6 +130,7 @@ impl Server {
     ) -> anyhow::Result<()> {
         let addr = self.local_addr()?;
         tracing::info!(%addr, "hookline is listening");
+        let fanout = Fanout::start(self.workers);
         let begun = Arc::new(tokio::sync::Notify::new());
         let signal = {
             let begun = begun.clone();
@@ -130,7 +153,9 @@ impl Server {
                 DRAIN_DEADLINE.as_secs()
             ),
         }
-        tracing::info!("stopped accepting; committing what is queued");
+        tracing::info!("stopped accepting; saving the sinks' progress");
+        fanout.stop(DRAIN_DEADLINE).await;
+        tracing::info!("committing what is queued");
         self.store.close().await;
         tracing::info!("store closed; bye");
         Ok(())

@@ -26,6 +26,16 @@ pub struct Metrics {
     commit_batch: Histogram,
     commit_seconds: Histogram,
     commit_failures: AtomicU64,
+    /// Per sink: attempts by outcome and the saved cursor.
+    sinks: Mutex<BTreeMap<String, SinkCounters>>,
+}
+
+#[derive(Debug, Default)]
+struct SinkCounters {
+    delivered: u64,
+    retry: u64,
+    dead: u64,
+    cursor: i64,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -44,6 +54,7 @@ impl Default for Metrics {
             commit_batch: Histogram::new(BATCH_BUCKETS),
             commit_seconds: Histogram::new(LATENCY_BUCKETS),
             commit_failures: AtomicU64::new(0),
+            sinks: Mutex::default(),
         }
     }
 }
@@ -81,6 +92,7 @@ impl Metrics {
         let StoreGauges {
             queue_depth,
             projection_lag,
+            head,
         } = gauges;
         let mut out = String::with_capacity(4096);
         self.deliveries.render(
@@ -140,7 +152,56 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE hookline_projection_lag_events gauge");
         let _ = writeln!(out, "hookline_projection_lag_events {projection_lag}");
+        self.render_sinks(&mut out, head);
         out
+    }
+
+    fn render_sinks(&self, out: &mut String, head: i64) {
+        let sinks = self.sinks.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(
+            out,
+            "# HELP hookline_sink_attempts_total Delivery attempts per sink, by outcome (delivered, retry, dead).\n\
+             # TYPE hookline_sink_attempts_total counter"
+        );
+        for (name, c) in sinks.iter() {
+            for (outcome, n) in [
+                ("delivered", c.delivered),
+                ("retry", c.retry),
+                ("dead", c.dead),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "hookline_sink_attempts_total{{sink=\"{name}\",outcome=\"{outcome}\"}} {n}"
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP hookline_sink_lag_events Stored events a sink has not dealt with yet.\n\
+             # TYPE hookline_sink_lag_events gauge"
+        );
+        for (name, c) in sinks.iter() {
+            let lag = (head - c.cursor).max(0);
+            let _ = writeln!(out, "hookline_sink_lag_events{{sink=\"{name}\"}} {lag}");
+        }
+    }
+}
+
+/// Sink names are checked at start-up (letters, digits, '-', '_'), so they are safe label values.
+impl hookline_sinks::SinkObserver for Metrics {
+    fn attempted(&self, sink: &str, outcome: &hookline_sinks::Outcome) {
+        let mut sinks = self.sinks.lock().unwrap_or_else(|e| e.into_inner());
+        let counters = sinks.entry(sink.to_owned()).or_default();
+        match outcome {
+            hookline_sinks::Outcome::Delivered => counters.delivered += 1,
+            hookline_sinks::Outcome::Retry { .. } => counters.retry += 1,
+            hookline_sinks::Outcome::Dead { .. } => counters.dead += 1,
+        }
+    }
+
+    fn progressed(&self, sink: &str, cursor: i64) {
+        let mut sinks = self.sinks.lock().unwrap_or_else(|e| e.into_inner());
+        sinks.entry(sink.to_owned()).or_default().cursor = cursor;
     }
 }
 
@@ -151,6 +212,8 @@ pub struct StoreGauges {
     pub queue_depth: usize,
     /// Committed events not yet applied to the conversation projection.
     pub projection_lag: i64,
+    /// The last committed event (sink lag is measured from it).
+    pub head: i64,
 }
 
 impl CommitObserver for Metrics {
@@ -269,6 +332,7 @@ mod tests {
         let text = m.render(StoreGauges {
             queue_depth: 7,
             projection_lag: 3,
+            head: 0,
         });
         assert!(
             text.contains("hookline_deliveries_total{outcome=\"accepted\"} 2"),
