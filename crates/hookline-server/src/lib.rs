@@ -129,6 +129,17 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let addr = self.local_addr()?;
+        for worker in &self.workers {
+            if let Err(err) = worker.open_cursor().await {
+                self.store.close().await;
+                return Err(err).with_context(|| {
+                    format!(
+                        "while opening the outbox cursor of sink {:?}",
+                        worker.name()
+                    )
+                });
+            }
+        }
         tracing::info!(%addr, "hookline is listening");
         let fanout = Fanout::start(self.workers);
         let begun = Arc::new(tokio::sync::Notify::new());

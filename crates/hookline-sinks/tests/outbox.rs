@@ -6,34 +6,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use hookline_sinks::signature::SigningSecret;
 use hookline_sinks::{
     Clock, HttpSink, ManualClock, RetrySchedule, SystemClock, Timeouts, Worker, WorkerOptions,
 };
-use hookline_store::outbox::{AttemptQuery, AttemptState, DeadSelection, SinkStart, SinkStatus};
-use hookline_store::sqlite::{SqliteOptions, SqliteStore};
-use hookline_store::{Content, EventQuery, EventStore, NewDelivery, NewEvent};
+use hookline_store::outbox::{AttemptQuery, AttemptState, DeadSelection, SinkStart};
+use hookline_store::{EventQuery, EventStore};
 use tokio::sync::watch;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+mod support;
+use support::{START_MS, eventually, settle, status, store, store_body};
+
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const START_MS: i64 = 1_767_610_000_000;
-
-struct Store {
-    _dir: tempfile::TempDir,
-    store: Arc<dyn EventStore>,
-}
-
-fn store() -> Store {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("store.db"), SqliteOptions::default()).unwrap();
-    Store {
-        _dir: dir,
-        store: Arc::new(store),
-    }
-}
-
 /// A Messenger text message from `user` to Page 100 at `timestamp` ms.
 fn message(user: &str, mid: &str, timestamp: i64) -> String {
     format!(
@@ -43,31 +28,11 @@ fn message(user: &str, mid: &str, timestamp: i64) -> String {
 
 /// Stores one delivery holding `events` (items of a `messaging` array).
 async fn store_events(store: &Arc<dyn EventStore>, events: &[String]) {
-    let body = Bytes::from(format!(
+    let body = format!(
         r#"{{"object":"page","entry":[{{"id":"100","time":1,"messaging":[{}]}}]}}"#,
         events.join(",")
-    ));
-    let parsed = hookline_meta::parse(&body).unwrap();
-    let content = Content::Events(
-        parsed
-            .iter()
-            .map(|e| NewEvent::from_event(e, &body))
-            .collect(),
     );
-    store
-        .submit(NewDelivery {
-            received_at_ms: START_MS,
-            app: None,
-            secret_index: Some(0),
-            signature: None,
-            api_version: None,
-            user_agent: None,
-            body: body.clone(),
-            content,
-        })
-        .unwrap()
-        .await
-        .unwrap();
+    store_body(store, body).await;
 }
 
 fn http(server: &MockServer) -> Arc<HttpSink> {
@@ -100,34 +65,6 @@ fn spawn(
     let worker = Worker::new(name, sink, options, store.clone(), clock);
     tokio::spawn(worker.run(stopped));
     stop
-}
-
-/// Polls `check` until it holds, failing after 10 s of real time.
-async fn eventually<F: Fn() -> bool>(what: &str, check: F) {
-    for _ in 0..1000 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for: {what}");
-}
-
-/// Long enough for a worker that was woken to have made its attempt (used to show one was NOT made).
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(300)).await;
-}
-
-/// The sink's status, once its worker has opened its cursor.
-async fn status(store: &Arc<dyn EventStore>, sink: &str) -> SinkStatus {
-    for _ in 0..1000 {
-        let statuses = store.sink_statuses().await.unwrap();
-        if let Some(status) = statuses.into_iter().find(|s| s.sink == sink) {
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("sink {sink} never opened its cursor");
 }
 
 /// Answers `status` for the first `failures` requests of each `webhook-id` in `failing`, 200 otherwise,

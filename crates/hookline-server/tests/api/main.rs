@@ -11,4 +11,5 @@ mod helpers;
 mod ingest;
 mod inspector;
 mod openapi;
+mod sinks;
 mod store_failures;

@@ -123,6 +123,14 @@ impl Worker {
         &self.name
     }
 
+    /// The sink's cursor, created at the worker's `start` if the sink has none. The server opens every
+    /// cursor before it accepts deliveries, so a new sink's "from now on" begins before the first one.
+    pub async fn open_cursor(&self) -> Result<i64, StoreError> {
+        self.store
+            .open_sink(self.name.clone(), self.options.start)
+            .await
+    }
+
     /// Runs until `stop` turns true, finishing the pass in progress so what it did is saved.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let mut cursor = loop {
