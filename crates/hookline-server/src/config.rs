@@ -380,5 +380,35 @@ mod tests {
         assert_eq!(example.writer_max_batch, defaults.writer_max_batch);
         assert_eq!(example.retry_after_secs, defaults.retry_after_secs);
         assert_eq!(example.app_secret[0].expose(), "dev-secret");
+        assert!(
+            example.sinks.is_empty(),
+            "the example's sinks are commented out"
+        );
+    }
+
+    #[test]
+    fn the_example_sinks_load_with_every_setting_uncommented() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../hookline.example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let sinks = &text[text.find("# [[sink]]").unwrap()..];
+        let uncommented: String = sinks
+            .lines()
+            .filter_map(|line| line.strip_prefix("# "))
+            .filter(|line| line.starts_with("[[sink]]") || line.contains(" = "))
+            .filter(|line| {
+                line.chars()
+                    .next()
+                    .is_some_and(|c| c == '[' || c.is_ascii_lowercase())
+            })
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let config = file(&format!("app_secret = \"x\"\n{uncommented}"));
+        let loaded = Config::load(Some(config.path()), Overrides::default()).unwrap();
+        let names: Vec<_> = loaded.sinks.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["crm", "bus"]);
+        let crm = &loaded.sinks[0];
+        assert_eq!(crm.kinds, ["message", "postback"]);
+        assert_eq!(crm.concurrency, Some(16));
+        assert_eq!(loaded.sinks[1].stream.as_deref(), Some("HOOKLINE"));
     }
 }
