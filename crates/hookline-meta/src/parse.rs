@@ -38,10 +38,10 @@ pub fn parse_with<'a>(
 ) -> Result<Vec<Event<'a>>, ParseError> {
     let text =
         std::str::from_utf8(body).map_err(|err| ParseError::not_utf8(body, err.valid_up_to()))?;
-    if let Some(envelope) = envelope::scan(text) {
-        if let Ok(events) = events(envelope, options) {
-            return Ok(events);
-        }
+    if let Some(envelope) = envelope::scan(text)
+        && let Ok(events) = events(envelope, options)
+    {
+        return Ok(events);
     }
     let envelope = envelope::read(text).map_err(ParseError::from_json)?;
     // The slow path hands out validated JSON only, so `NotJson` cannot happen here.

@@ -21,13 +21,13 @@ pub struct StoreArgs {
 /// Opens an existing store; a missing SQLite file is an error rather than a new empty store.
 pub fn open_existing(args: &StoreArgs) -> anyhow::Result<Arc<dyn EventStore>> {
     let url = StoreUrl::parse(&args.database)?;
-    if let StoreUrl::Sqlite { path, .. } = &url {
-        if !path.exists() {
-            anyhow::bail!(
-                "no store at {}: start `hookline serve` first, or pass the --database it uses",
-                path.display()
-            );
-        }
+    if let StoreUrl::Sqlite { path, .. } = &url
+        && !path.exists()
+    {
+        anyhow::bail!(
+            "no store at {}: start `hookline serve` first, or pass the --database it uses",
+            path.display()
+        );
     }
     let writer = WriterOptions {
         queue_capacity: 1,

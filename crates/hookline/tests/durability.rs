@@ -157,10 +157,10 @@ async fn post_until_killed(
         match post(&client, &url, &delivery).await {
             // The status line is the acknowledgement; the body may be cut off by the kill.
             Ok(response) if response.status() == reqwest::StatusCode::OK => {
-                if let Ok(body) = response.bytes().await {
-                    if body.as_ref() != b"EVENT_RECEIVED" {
-                        out.unexpected.push(format!("200 with body {body:?}"));
-                    }
+                if let Ok(body) = response.bytes().await
+                    && body.as_ref() != b"EVENT_RECEIVED"
+                {
+                    out.unexpected.push(format!("200 with body {body:?}"));
                 }
                 out.acked.push(delivery);
             }
