@@ -2,6 +2,7 @@
 
 mod deliveries;
 mod demo;
+mod dlq;
 mod events;
 mod input;
 mod load;
@@ -11,6 +12,7 @@ mod replay;
 mod serve;
 mod sign;
 mod signal;
+mod sinks;
 mod store;
 mod tail;
 mod time;
@@ -40,6 +42,10 @@ enum Command {
     Events(events::Command),
     #[command(subcommand)]
     Deliveries(deliveries::Command),
+    #[command(subcommand)]
+    Sinks(sinks::Command),
+    #[command(subcommand)]
+    Dlq(dlq::Command),
     Parse(parse::Args),
     Sign(sign::Args),
 }
@@ -51,6 +57,8 @@ fn main() -> ExitCode {
         Command::Parse(args) => parse::run(args),
         Command::Events(command) => events::run(command),
         Command::Deliveries(command) => deliveries::run(command),
+        Command::Sinks(command) => sinks::run(command),
+        Command::Dlq(command) => dlq::run(command),
         Command::Sign(args) => sign::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Tail(args) => tail::run(args),

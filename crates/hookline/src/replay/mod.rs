@@ -1,5 +1,6 @@
 //! `hookline replay`: POST stored deliveries again, byte for byte, to another webhook receiver (a
-//! second hookline, a staging app, a local handler), oldest first.
+//! second hookline, a staging app, a local handler), oldest first; or, with `--to-sink`, queue stored
+//! events again for one of the configured sinks ([`to_sink`]).
 //!
 //! Each body goes out exactly as it was stored, with the signature header it arrived with, so a receiver
 //! with the same app secret verifies it as Meta's own; `--secret` re-signs instead, for a receiver that
@@ -7,8 +8,10 @@
 //! summary.
 
 mod tally;
+mod to_sink;
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -22,32 +25,55 @@ use crate::store::{StoreArgs, open_existing, runtime};
 use crate::time::parse_ago_or_rfc3339;
 use tally::{Sent, Tally};
 
-/// Re-send stored deliveries to a webhook URL, oldest first, each body byte for byte.
+/// Re-send stored deliveries to a webhook URL, oldest first, each body byte for byte; or queue stored
+/// events again for a configured sink (--to-sink).
 ///
-/// Every delivery keeps its original X-Hub-Signature-256 (and Facebook-API-Version and User-Agent), so
-/// the receiver must have the app secret that signed it; with --secret each body is signed again with
-/// that secret instead. Quarantined deliveries (correctly signed, not JSON) are sent too unless
-/// --skip-quarantined. Exits 1 when any POST was not answered 2xx, listing the first ones.
+/// With --to, every delivery keeps its original X-Hub-Signature-256 (and Facebook-API-Version and
+/// User-Agent), so the receiver must have the app secret that signed it; with --secret each body is
+/// signed again with that secret instead. Quarantined deliveries (correctly signed, not JSON) are sent
+/// too unless --skip-quarantined. Exits 1 when any POST was not answered 2xx, listing the first ones.
+///
+/// With --to-sink NAME and --config FILE, the stored events the sink has already dealt with (up to its
+/// cursor) that its filter accepts are put in its outbox, due at once; the sink's worker in
+/// `hookline serve` delivers them. --since, --until and --kind then choose events by their own time
+/// and kind.
 #[derive(Debug, clap::Args)]
+#[command(group(
+    clap::ArgGroup::new("target")
+        .args(["to", "to_sink"])
+        .required(true)
+        .multiple(false)
+))]
 pub struct Args {
-    #[command(flatten)]
-    store: StoreArgs,
+    /// Store URL, as given to `hookline serve` [default: with --to-sink the config file's database,
+    /// else sqlite://hookline.db].
+    #[arg(long, env = "HOOKLINE_DATABASE")]
+    database: Option<String>,
 
-    /// The receiver's webhook URL, e.g. http://127.0.0.1:8081/webhook.
+    /// The receiver's webhook URL, e.g. http://127.0.0.1:8081/webhook (or give --to-sink instead).
     #[arg(long, value_name = "URL")]
-    to: reqwest::Url,
+    to: Option<reqwest::Url>,
 
-    /// Only deliveries received at or after this time: RFC 3339 (2026-01-05T10:00:00Z) or a duration
-    /// ago (2h, 30m, 7days).
+    /// A [[sink]] of the config file to queue stored events for again (or give --to instead).
+    #[arg(long, value_name = "NAME", requires = "config")]
+    to_sink: Option<String>,
+
+    /// The config file `hookline serve` runs with, which defines the --to-sink sink.
+    #[arg(long, value_name = "FILE", env = "HOOKLINE_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Only deliveries received at or after this time (with --to-sink: events whose own time is at or
+    /// after it): RFC 3339 (2026-01-05T10:00:00Z) or a duration ago (2h, 30m, 7days).
     #[arg(long, value_name = "TIME", value_parser = parse_ago_or_rfc3339)]
     since: Option<i64>,
 
-    /// Only deliveries received before this time (same forms as --since).
+    /// Only deliveries received before this time (with --to-sink: events whose own time is before it);
+    /// same forms as --since.
     #[arg(long, value_name = "TIME", value_parser = parse_ago_or_rfc3339)]
     until: Option<i64>,
 
-    /// Only deliveries holding at least one event of this kind (message, reaction, ...); repeat or
-    /// separate with commas for several.
+    /// Only deliveries holding at least one event of this kind (message, reaction, ...; with --to-sink:
+    /// only events of this kind); repeat or separate with commas for several.
     #[arg(long, value_name = "KIND", value_delimiter = ',')]
     kind: Vec<String>,
 
@@ -71,27 +97,39 @@ pub struct Args {
 /// Deliveries read per query: bodies can be large (up to the server's 8 MiB cap).
 const PAGE: usize = 64;
 
+/// The store `hookline serve` uses when neither --database, HOOKLINE_DATABASE nor a config file says.
+const DEFAULT_DATABASE: &str = "sqlite://hookline.db";
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let (Some(since), Some(until)) = (args.since, args.until) {
         anyhow::ensure!(
             since < until,
-            "--since is not before --until, so no delivery can be in between"
+            "--since is not before --until, so nothing can be in between"
         );
     }
+    let Some(to) = args.to.clone() else {
+        return to_sink::run(&args);
+    };
     if args.secret.as_deref() == Some("") {
         anyhow::bail!("--secret is empty; give the app secret the receiver verifies with");
     }
-    let store = open_existing(&args.store)?;
+    let database = args
+        .database
+        .clone()
+        .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+    let store = open_existing(&StoreArgs { database })?;
     let client = reqwest::Client::builder()
         .timeout(args.timeout)
         .build()
         .context("while setting up the HTTP client")?;
     let tally = runtime()?.block_on(async {
-        let replayed = Replay::new(&args, client).run(store.as_ref()).await;
+        let replayed = Replay::new(&args, to.clone(), client)
+            .run(store.as_ref())
+            .await;
         store.close().await;
         replayed
     })?;
-    eprint!("{}", tally.summary(args.to.as_str(), args.secret.is_some()));
+    eprint!("{}", tally.summary(to.as_str(), args.secret.is_some()));
     Ok(if tally.all_accepted() {
         ExitCode::SUCCESS
     } else {
@@ -102,12 +140,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// One run of the command.
 struct Replay<'a> {
     args: &'a Args,
+    /// The receiver's webhook URL.
+    to: reqwest::Url,
     client: reqwest::Client,
     progress: ProgressBar,
 }
 
 impl<'a> Replay<'a> {
-    fn new(args: &'a Args, client: reqwest::Client) -> Self {
+    fn new(args: &'a Args, to: reqwest::Url, client: reqwest::Client) -> Self {
         let progress = if std::io::stderr().is_terminal() {
             let style = ProgressStyle::with_template(
                 "{bar:40} {pos}/{len} deliveries, {per_sec}, eta {eta} {msg}",
@@ -119,6 +159,7 @@ impl<'a> Replay<'a> {
         };
         Replay {
             args,
+            to,
             client,
             progress,
         }
@@ -240,7 +281,7 @@ impl<'a> Replay<'a> {
         };
         let mut request = self
             .client
-            .post(self.args.to.clone())
+            .post(self.to.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(header, signature)
             .header(
