@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! HOOKLINE_APP_SECRET=dev-secret cargo run -p hookline-server --example ping_bot
-//! cargo run -p hookline -- trigger message --text ping --secret dev-secret --url http://127.0.0.1:8080/webhook
+//! cargo run -p hookline -- trigger message --text ping --secret dev-secret --to http://127.0.0.1:8080/webhook
 //! ```
 //!
 //! Every message saying "ping" is answered with a reply intent: the Send API request the bot would make,
@@ -41,7 +41,7 @@ impl Handler for PingBot {
 /// The Send API request answering `message`, or `None` when it does not say "ping" or is not ours to
 /// answer.
 fn reply_to(ctx: &Context, message: &Message<'_>) -> Option<Value> {
-    if ctx.standby {
+    if ctx.standby() {
         return None;
     }
     let text = message.text.as_deref()?;
@@ -49,7 +49,7 @@ fn reply_to(ctx: &Context, message: &Message<'_>) -> Option<Value> {
         return None;
     }
     // A chat-plugin guest has no PSID yet, only a user_ref to answer.
-    let recipient = match (&ctx.sender, &ctx.sender_user_ref) {
+    let recipient = match (ctx.sender(), ctx.sender_user_ref()) {
         (Some(id), _) => json!({ "id": id }),
         (None, Some(user_ref)) => json!({ "user_ref": user_ref }),
         (None, None) => return None,

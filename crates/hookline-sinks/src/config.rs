@@ -103,66 +103,55 @@ impl SinkConfig {
 
     /// Checks what serde cannot.
     pub fn validate(&self) -> Result<(), SinkConfigError> {
-        let named = !self.name.is_empty()
-            && self
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !named {
-            return Err(self.error(
-                "a sink name must be letters, digits, '-' or '_' (it names the sink in the CLI and metrics)"
-                    .into(),
-            ));
-        }
+        self.check(is_name(&self.name), || {
+            "a sink name must be letters, digits, '-' or '_' (it names the sink in the CLI and metrics)"
+                .into()
+        })?;
         match self.kind {
-            SinkType::Http => {
-                let url = reqwest::Url::parse(&self.url);
-                if !url.is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-                    return Err(self.error(format!(
-                        "url {:?} is not an http:// or https:// URL; give the address events are POSTed to",
-                        self.url
-                    )));
-                }
-                if self.secret.is_none() {
-                    return Err(self.error(
-                        "an http sink needs secret = \"whsec_...\" (a Standard Webhooks secret: whsec_ + a base64 key, \
-                         e.g. from `openssl rand -base64 24`) so the consumer can verify what it receives"
-                            .into(),
-                    ));
-                }
-            }
-            SinkType::Nats => {
-                if self.url.trim().is_empty() {
-                    return Err(self.error(
-                        "a nats sink needs url = \"nats://HOST:PORT\" (the NATS server)".into(),
-                    ));
-                }
-                if self.secret.is_some() {
-                    return Err(self.error(
-                        "secret is for http sinks; a nats sink publishes to the server it connects to".into(),
-                    ));
-                }
-            }
+            SinkType::Http => self.check_http()?,
+            SinkType::Nats => self.check_nats()?,
         }
         if let Some(prefix) = &self.subject_prefix {
-            let valid = !prefix.is_empty()
-                && !prefix.starts_with('.')
-                && !prefix.ends_with('.')
-                && !prefix.contains(['*', '>', ' ']);
-            if !valid {
-                return Err(self.error(format!(
+            self.check(is_subject_prefix(prefix), || {
+                format!(
                     "subject_prefix {prefix:?} is not a NATS subject prefix like \"hookline\" or \"acme.meta\" \
                      (no spaces, wildcards or leading/trailing dots)"
-                )));
-            }
+                )
+            })?;
         }
         self.schedule()?;
         self.timeouts()?;
         self.start_at()?;
-        if self.concurrency == Some(0) {
-            return Err(self.error("concurrency must be at least 1".into()));
-        }
-        Ok(())
+        self.check(self.concurrency != Some(0), || {
+            "concurrency must be at least 1".into()
+        })
+    }
+
+    fn check_http(&self) -> Result<(), SinkConfigError> {
+        let url = reqwest::Url::parse(&self.url);
+        self.check(
+            url.is_ok_and(|u| matches!(u.scheme(), "http" | "https")),
+            || {
+                format!(
+                    "url {:?} is not an http:// or https:// URL; give the address events are POSTed to",
+                    self.url
+                )
+            },
+        )?;
+        self.check(self.secret.is_some(), || {
+            "an http sink needs secret = \"whsec_...\" (a Standard Webhooks secret: whsec_ + a base64 key, \
+             e.g. from `openssl rand -base64 24`) so the consumer can verify what it receives"
+                .into()
+        })
+    }
+
+    fn check_nats(&self) -> Result<(), SinkConfigError> {
+        self.check(!self.url.trim().is_empty(), || {
+            "a nats sink needs url = \"nats://HOST:PORT\" (the NATS server)".into()
+        })?;
+        self.check(self.secret.is_none(), || {
+            "secret is for http sinks; a nats sink publishes to the server it connects to".into()
+        })
     }
 
     /// The retry schedule, the default when none is given.
@@ -177,14 +166,15 @@ impl SinkConfig {
 
     /// The HTTP timeouts, the defaults (10 s connect, 30 s total) for those not given.
     pub fn timeouts(&self) -> Result<Timeouts, SinkConfigError> {
-        let mut timeouts = Timeouts::default();
-        if let Some(text) = &self.connect_timeout {
-            timeouts.connect = self.duration("connect_timeout", text)?;
-        }
-        if let Some(text) = &self.timeout {
-            timeouts.total = self.duration("timeout", text)?;
-        }
-        Ok(timeouts)
+        let default = Timeouts::default();
+        Ok(Timeouts {
+            connect: self
+                .duration("connect_timeout", self.connect_timeout.as_deref())?
+                .unwrap_or(default.connect),
+            total: self
+                .duration("timeout", self.timeout.as_deref())?
+                .unwrap_or(default.total),
+        })
     }
 
     pub fn start_at(&self) -> Result<SinkStart, SinkConfigError> {
@@ -218,13 +208,26 @@ impl SinkConfig {
             .unwrap_or(DEFAULT_SUBJECT_PREFIX)
     }
 
-    fn duration(&self, key: &str, text: &str) -> Result<Duration, SinkConfigError> {
+    /// The duration `key` is set to, if it is: more than zero, like `"10s"`.
+    fn duration(&self, key: &str, text: Option<&str>) -> Result<Option<Duration>, SinkConfigError> {
+        let Some(text) = text else {
+            return Ok(None);
+        };
         match humantime::parse_duration(text) {
-            Ok(d) if !d.is_zero() => Ok(d),
+            Ok(d) if !d.is_zero() => Ok(Some(d)),
             Ok(_) => Err(self.error(format!("{key} must be more than zero"))),
             Err(err) => Err(self.error(format!(
                 "{key} = {text:?} is not a duration like \"10s\" or \"1m\": {err}"
             ))),
+        }
+    }
+
+    /// `Ok` when `ok` holds, else this sink's error with the reason `reason` gives.
+    fn check(&self, ok: bool, reason: impl FnOnce() -> String) -> Result<(), SinkConfigError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(self.error(reason()))
         }
     }
 
@@ -234,6 +237,22 @@ impl SinkConfig {
             reason,
         }
     }
+}
+
+/// Not empty, and only letters, digits, '-' and '_'.
+fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Not empty, no leading or trailing dot, no wildcard or space.
+fn is_subject_prefix(prefix: &str) -> bool {
+    !prefix.is_empty()
+        && !prefix.starts_with('.')
+        && !prefix.ends_with('.')
+        && !prefix.contains(['*', '>', ' '])
 }
 
 fn signing_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SigningSecret>, D::Error> {

@@ -16,12 +16,14 @@ use hookline_sinks::handler::{
     Context, Handler, HandlerError, HandlerResult, HandlerSink, Handover,
 };
 use hookline_sinks::{ManualClock, Outcome, RetrySchedule, Sink, Worker, WorkerOptions};
-use hookline_store::outbox::{AttemptQuery, AttemptState, SinkStart};
-use hookline_store::{EventQuery, EventStore, StoredEvent};
+use hookline_store::EventStore;
+use hookline_store::outbox::{Attempt, AttemptState, SinkStart};
 use tokio::sync::watch;
 
 mod support;
-use support::{START_MS, eventually, settle, status, store, store_body};
+use support::{
+    START_MS, eventually, fixture, settle, status, store, store_body, stored_events, wait_until,
+};
 
 /// One handler call: the method, the event's kind, whether it was marked standby, and a detail of the
 /// typed payload (to show the handler got the right one).
@@ -66,15 +68,15 @@ impl Recorder {
         detail: impl Into<String>,
     ) -> HandlerResult {
         let mut calls = self.calls.lock().unwrap();
-        let key = ctx.mid.clone().unwrap_or_else(|| ctx.kind.clone());
+        let key = ctx.mid().unwrap_or(ctx.kind()).to_owned();
         let earlier = calls
             .iter()
             .filter(|c| c.detail == key || c.kind == key)
             .count();
         calls.push(Call {
             method,
-            kind: ctx.kind.clone(),
-            standby: ctx.standby,
+            kind: ctx.kind().to_owned(),
+            standby: ctx.standby(),
             detail: detail.into(),
         });
         drop(calls);
@@ -136,22 +138,6 @@ impl Handler for Recorder {
     }
 }
 
-fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
-}
-
-async fn stored(store: &Arc<dyn EventStore>) -> Vec<StoredEvent> {
-    store
-        .list_events(EventQuery {
-            limit: 1000,
-            with_raw: true,
-            ..EventQuery::default()
-        })
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn each_kind_reaches_its_method_echoes_never_reach_on_message_and_standby_is_marked() {
     // (fixture, the method its one event must reach)
@@ -175,7 +161,7 @@ async fn each_kind_reaches_its_method_echoes_never_reach_on_message_and_standby_
     for (name, _) in cases {
         store_body(&s.store, fixture(name)).await;
     }
-    let events = stored(&s.store).await;
+    let events = stored_events(&s.store).await;
     assert_eq!(events.len(), cases.len(), "one event per fixture");
 
     let sink = HandlerSink::new(Recorder::default());
@@ -228,19 +214,9 @@ fn spawn(
     stop
 }
 
-async fn attempts(
-    store: &Arc<dyn EventStore>,
-    state: AttemptState,
-) -> Vec<hookline_store::outbox::Attempt> {
-    store
-        .list_attempts(AttemptQuery {
-            sink: Some("bot".into()),
-            state: Some(state),
-            limit: 100,
-            ..AttemptQuery::default()
-        })
-        .await
-        .unwrap()
+/// The bot's attempt rows in `state`.
+async fn attempts(store: &Arc<dyn EventStore>, state: AttemptState) -> Vec<Attempt> {
+    support::attempts(store, "bot", Some(state)).await
 }
 
 #[tokio::test]
@@ -253,10 +229,11 @@ async fn a_handler_error_is_retried_on_the_sinks_schedule() {
     )])));
     let clock = ManualClock::new(START_MS);
     let _stop = spawn(sink.clone(), &s.store, &clock);
+    let pending_rows = || attempts(&s.store, AttemptState::Pending);
 
     eventually("the first call", || sink.handler().calls().len() == 1).await;
-    eventually_async_pending(&s.store, 1).await;
-    let pending = attempts(&s.store, AttemptState::Pending).await;
+    let pending = wait_until(pending_rows, |rows| rows.len() == 1).await;
+    assert_eq!(pending.len(), 1, "one pending attempt: {pending:?}");
     assert_eq!(pending[0].last_error.as_deref(), Some("the CRM is down"));
 
     // Not called again before the schedule's second step (5 s, jittered by at most 20%) ...
@@ -266,21 +243,11 @@ async fn a_handler_error_is_retried_on_the_sinks_schedule() {
     // ... and called again, successfully, after it.
     clock.advance(Duration::from_secs(4));
     eventually("the retry", || sink.handler().calls().len() == 2).await;
-    eventually_async_pending(&s.store, 0).await;
+    let pending = wait_until(pending_rows, Vec::is_empty).await;
+    assert!(pending.is_empty(), "no pending attempt: {pending:?}");
     let status = status(&s.store, "bot").await;
     assert_eq!((status.pending, status.dead, status.lag()), (0, 0, 0));
     assert_eq!(RetrySchedule::default().steps()[1], Duration::from_secs(5));
-}
-
-/// Waits until the sink has `n` pending attempt rows.
-async fn eventually_async_pending(store: &Arc<dyn EventStore>, n: usize) {
-    for _ in 0..1000 {
-        if attempts(store, AttemptState::Pending).await.len() == n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("never {n} pending attempts");
 }
 
 #[tokio::test]
@@ -300,14 +267,11 @@ async fn a_rejected_event_and_a_panic_are_dead_letters_and_the_worker_carries_on
         sink.handler().calls().len() == 3
     })
     .await;
-    let mut dead = Vec::new();
-    for _ in 0..1000 {
-        dead = attempts(&s.store, AttemptState::Dead).await;
-        if dead.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let dead = wait_until(
+        || attempts(&s.store, AttemptState::Dead),
+        |dead| dead.len() == 2,
+    )
+    .await;
     let errors: Vec<_> = dead.iter().map(|a| a.last_error.clone().unwrap()).collect();
     assert_eq!(dead.len(), 2, "{errors:?}");
     assert!(

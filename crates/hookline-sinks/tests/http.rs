@@ -8,7 +8,9 @@ use hookline_sinks::signature::{SigningSecret, verify};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+mod support;
+use support::{SECRET, header};
+
 const ID: &str = "evt_0123456789abcdef0123456789abcdef";
 const BODY: &[u8] = br#"{"version":1,"kind":"message"}"#;
 
@@ -76,29 +78,20 @@ async fn sends_the_standard_webhooks_headers_that_verify_accepts() {
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1);
     let request = &requests[0];
-    let header = |name: &str| {
-        request
-            .headers
-            .get(name)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned()
-    };
     assert_eq!(request.body, BODY);
-    assert_eq!(header("content-type"), "application/json");
-    assert_eq!(header("webhook-id"), ID);
-    assert_eq!(header("webhook-timestamp"), "1767610100");
+    assert_eq!(header(request, "content-type"), "application/json");
+    assert_eq!(header(request, "webhook-id"), ID);
+    assert_eq!(header(request, "webhook-timestamp"), "1767610100");
     assert_eq!(
-        header("webhook-signature"),
+        header(request, "webhook-signature"),
         include_str!("vectors/vector2.txt").trim()
     );
     let tolerance = Duration::from_secs(300);
     let checked = verify(
         &secret(),
-        &header("webhook-id"),
-        &header("webhook-timestamp"),
-        &header("webhook-signature"),
+        &header(request, "webhook-id"),
+        &header(request, "webhook-timestamp"),
+        &header(request, "webhook-signature"),
         &request.body,
         1_767_610_100,
         tolerance,

@@ -7,16 +7,18 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_nats::jetstream::{self, stream::StorageType};
 use hookline_sinks::{
     Filter, NatsError, NatsOptions, NatsSink, Outcome, Sink, SystemClock, Worker, WorkerOptions,
 };
-use hookline_store::outbox::SinkStart;
-use hookline_store::sqlite::{SqliteOptions, SqliteStore};
-use hookline_store::{Content, EventQuery, EventStore, NewDelivery, NewEvent, StoredEvent};
+use hookline_store::outbox::{SinkStart, SinkStatus};
+use hookline_store::{EventStore, StoredEvent};
 use tokio::sync::watch;
+
+mod support;
+use support::{fixture, store_body, stored_events, wait_until};
 
 const FIXTURES: [&str; 7] = [
     "m01_message_text",
@@ -70,14 +72,36 @@ async fn jetstream_at(url: &str) -> jetstream::Context {
     jetstream::new(client)
 }
 
-/// Runs `body`, then deletes `stream` whether or not `body` panicked, then passes the panic on.
-async fn deleting_stream_after<F>(js: &jetstream::Context, stream: &str, body: F)
+/// What a test with a stream of its own works with: the server, and a stream name and subject prefix
+/// no other test (or run) uses.
+struct StreamTest {
+    url: String,
+    js: jetstream::Context,
+    stream: String,
+    prefix: String,
+}
+
+/// Runs `body` on a fresh stream name and prefix, then deletes the stream whether or not `body` panicked,
+/// then passes the panic on. Without a server the test is skipped, as [`nats_url`] says.
+async fn with_stream<F, Fut>(test: &str, body: F)
 where
-    F: Future<Output = ()> + Send + 'static,
+    F: FnOnce(StreamTest) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
 {
-    let result = tokio::spawn(body).await;
+    let Some(url) = nats_url(test) else {
+        return;
+    };
+    let (stream, prefix) = unique();
+    let js = jetstream_at(&url).await;
+    let result = tokio::spawn(body(StreamTest {
+        url,
+        js: js.clone(),
+        stream: stream.clone(),
+        prefix,
+    }))
+    .await;
     // Gone already (never created) is fine.
-    let _ = js.delete_stream(stream).await;
+    let _ = js.delete_stream(&stream).await;
     if let Err(err) = result {
         std::panic::resume_unwind(err.into_panic());
     }
@@ -85,49 +109,21 @@ where
 
 /// A SQLite store holding the fixtures' events.
 struct Stored {
-    _dir: tempfile::TempDir,
+    _temp: support::Store,
     store: Arc<dyn EventStore>,
     events: Vec<StoredEvent>,
 }
 
 async fn stored() -> Stored {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn EventStore> = Arc::new(
-        SqliteStore::open(&dir.path().join("store.db"), SqliteOptions::default()).unwrap(),
-    );
+    let temp = support::store();
+    let store = temp.store.clone();
     for name in FIXTURES {
-        let path = format!("{}/tests/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-        let body = std::fs::read(&path).unwrap_or_else(|err| panic!("{path}: {err}"));
-        let events = hookline_meta::parse(&body).unwrap_or_else(|err| panic!("{path}: {err}"));
-        let content = Content::Events(
-            events
-                .iter()
-                .map(|e| NewEvent::from_event(e, &body))
-                .collect(),
-        );
-        let delivery = NewDelivery {
-            received_at_ms: 1_767_610_200_000,
-            app: None,
-            secret_index: Some(0),
-            signature: Some("sha256=00".into()),
-            api_version: Some("v25.0".into()),
-            user_agent: Some("facebookexternalua".into()),
-            body: body.into(),
-            content,
-        };
-        store.submit(delivery).unwrap().await.unwrap();
+        store_body(&store, fixture(name)).await;
     }
-    let events = store
-        .list_events(EventQuery {
-            limit: 1000,
-            with_raw: true,
-            ..EventQuery::default()
-        })
-        .await
-        .unwrap();
+    let events = stored_events(&store).await;
     assert!(events.len() > FIXTURES.len(), "the fixtures hold batches");
     Stored {
-        _dir: dir,
+        _temp: temp,
         store,
         events,
     }
@@ -154,30 +150,35 @@ async fn run_worker(store: &Arc<dyn EventStore>, sink: NatsSink, name: &str) {
     );
     let (stop_tx, stop_rx) = watch::channel(false);
     let running = tokio::spawn(worker.run(stop_rx));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    let read = || async {
         let statuses = store.sink_statuses().await.unwrap();
-        let status = statuses.iter().find(|s| s.sink == name);
-        if let Some(status) = status {
+        let status = statuses.into_iter().find(|s| s.sink == name);
+        if let Some(status) = &status {
             assert_eq!((status.pending, status.dead), (0, 0), "{status:?}");
-            if status.cursor == status.head {
-                break;
-            }
         }
-        assert!(
-            Instant::now() < deadline,
-            "worker {name} did not catch up: {status:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        status
+    };
+    let caught_up =
+        |status: &Option<SinkStatus>| status.as_ref().is_some_and(|s| s.cursor == s.head);
+    let status = wait_until(read, caught_up).await;
+    assert!(
+        caught_up(&status),
+        "worker {name} did not catch up: {status:?}"
+    );
     stop_tx.send(true).unwrap();
     running.await.unwrap();
 }
 
+/// The stream's message count and sequence numbers now.
+async fn stream_state(js: &jetstream::Context, stream: &str) -> jetstream::stream::State {
+    let mut handle = js.get_stream(stream).await.unwrap();
+    handle.info().await.unwrap().state.clone()
+}
+
 /// Every message of the stream, in sequence order.
 async fn messages(js: &jetstream::Context, stream: &str) -> Vec<jetstream::message::StreamMessage> {
-    let mut handle = js.get_stream(stream).await.unwrap();
-    let state = handle.info().await.unwrap().state.clone();
+    let state = stream_state(js, stream).await;
+    let handle = js.get_stream(stream).await.unwrap();
     let mut out = Vec::new();
     if state.messages > 0 {
         for seq in state.first_sequence..=state.last_sequence {
@@ -194,15 +195,16 @@ fn header<'a>(message: &'a jetstream::message::StreamMessage, name: &str) -> Opt
 
 #[tokio::test]
 async fn every_stored_event_arrives_once_with_its_dedup_key_as_msg_id() {
-    let Some(url) = nats_url("every_stored_event_arrives_once_with_its_dedup_key_as_msg_id") else {
-        return;
-    };
-    let (stream, prefix) = unique();
-    let js = jetstream_at(&url).await;
-    let (js2, stream2) = (js.clone(), stream.clone());
-    deleting_stream_after(&js, &stream, async move {
+    let test = "every_stored_event_arrives_once_with_its_dedup_key_as_msg_id";
+    with_stream(test, |t| async move {
+        let StreamTest {
+            url,
+            js,
+            stream,
+            prefix,
+        } = t;
         let stored = stored().await;
-        let sink = NatsSink::connect(&url, options(&prefix, Some(&stream2)))
+        let sink = NatsSink::connect(&url, options(&prefix, Some(&stream)))
             .await
             .unwrap();
         run_worker(&stored.store, sink, "bus").await;
@@ -217,7 +219,7 @@ async fn every_stored_event_arrives_once_with_its_dedup_key_as_msg_id() {
             stored.events.len(),
             "fixtures with distinct dedup keys"
         );
-        let messages = messages(&js2, &stream2).await;
+        let messages = messages(&js, &stream).await;
         assert_eq!(messages.len(), stored.events.len());
         let mut seen = HashSet::new();
         for message in &messages {
@@ -250,27 +252,18 @@ async fn every_stored_event_arrives_once_with_its_dedup_key_as_msg_id() {
 
 #[tokio::test]
 async fn a_republish_after_a_crash_before_the_cursor_save_is_dropped_by_dedup() {
-    let Some(url) =
-        nats_url("a_republish_after_a_crash_before_the_cursor_save_is_dropped_by_dedup")
-    else {
-        return;
-    };
-    let (stream, prefix) = unique();
-    let js = jetstream_at(&url).await;
-    let (js2, stream2) = (js.clone(), stream.clone());
-    deleting_stream_after(&js, &stream, async move {
+    let test = "a_republish_after_a_crash_before_the_cursor_save_is_dropped_by_dedup";
+    with_stream(test, |t| async move {
+        let StreamTest {
+            url,
+            js,
+            stream,
+            prefix,
+        } = t;
         let stored = stored().await;
-        let connect = || NatsSink::connect(&url, options(&prefix, Some(&stream2)));
+        let connect = || NatsSink::connect(&url, options(&prefix, Some(&stream)));
         run_worker(&stored.store, connect().await.unwrap(), "bus").await;
-        let before = js2
-            .get_stream(&stream2)
-            .await
-            .unwrap()
-            .info()
-            .await
-            .unwrap()
-            .state
-            .clone();
+        let before = stream_state(&js, &stream).await;
         assert_eq!(before.messages, stored.events.len() as u64);
 
         // The process published every event, then crashed before saving its cursor: on restart it
@@ -286,15 +279,7 @@ async fn a_republish_after_a_crash_before_the_cursor_save_is_dropped_by_dedup() 
         }
         run_worker(&stored.store, connect().await.unwrap(), "bus-restarted").await;
 
-        let after = js2
-            .get_stream(&stream2)
-            .await
-            .unwrap()
-            .info()
-            .await
-            .unwrap()
-            .state
-            .clone();
+        let after = stream_state(&js, &stream).await;
         assert_eq!(after.messages, before.messages, "duplicates were stored");
         assert_eq!(
             after.last_sequence, before.last_sequence,
@@ -352,23 +337,24 @@ async fn a_subject_without_a_stream_is_retried_with_a_reason_naming_the_stream()
 
 #[tokio::test]
 async fn an_existing_stream_over_other_subjects_is_refused_at_connect() {
-    let Some(url) = nats_url("an_existing_stream_over_other_subjects_is_refused_at_connect") else {
-        return;
-    };
-    let (stream, prefix) = unique();
-    let js = jetstream_at(&url).await;
-    let (js2, stream2) = (js.clone(), stream.clone());
-    deleting_stream_after(&js, &stream, async move {
+    let test = "an_existing_stream_over_other_subjects_is_refused_at_connect";
+    with_stream(test, |t| async move {
+        let StreamTest {
+            url,
+            js,
+            stream,
+            prefix,
+        } = t;
         let other = format!("{prefix}.page.>");
-        js2.create_stream(jetstream::stream::Config {
-            name: stream2.clone(),
+        js.create_stream(jetstream::stream::Config {
+            name: stream.clone(),
             subjects: vec![other.clone()],
             storage: StorageType::Memory,
             ..Default::default()
         })
         .await
         .unwrap();
-        let err = NatsSink::connect(&url, options(&prefix, Some(&stream2)))
+        let err = NatsSink::connect(&url, options(&prefix, Some(&stream)))
             .await
             .unwrap_err();
         assert!(matches!(err, NatsError::StreamSubjects { .. }), "{err:?}");

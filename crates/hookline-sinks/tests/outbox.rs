@@ -10,15 +10,16 @@ use hookline_sinks::signature::SigningSecret;
 use hookline_sinks::{
     Clock, HttpSink, ManualClock, RetrySchedule, SystemClock, Timeouts, Worker, WorkerOptions,
 };
-use hookline_store::outbox::{AttemptQuery, AttemptState, DeadSelection, SinkStart};
+use hookline_store::outbox::{AttemptState, DeadSelection, SinkStart, SinkStatus};
 use hookline_store::{EventQuery, EventStore};
 use tokio::sync::watch;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 mod support;
-use support::{START_MS, eventually, settle, status, store, store_body};
+use support::{
+    SECRET, START_MS, attempts, eventually, settle, status, store, store_body, wait_until,
+};
 
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// A Messenger text message from `user` to Page 100 at `timestamp` ms.
 fn message(user: &str, mid: &str, timestamp: i64) -> String {
     format!(
@@ -117,6 +118,26 @@ async fn mock(script: &Scripted) -> MockServer {
     server
 }
 
+/// A receiver answering as `script` says, and a worker named `name` (default schedule) POSTing to it on a
+/// clock the test moves. Dropping the receiver or the stop switch ends the sink.
+async fn run_scripted(
+    name: &str,
+    script: &Scripted,
+    fifo: bool,
+    store: &Arc<dyn EventStore>,
+) -> (MockServer, ManualClock, watch::Sender<bool>) {
+    let server = mock(script).await;
+    let clock = ManualClock::new(START_MS);
+    let stop = spawn(
+        name,
+        http(&server),
+        options(RetrySchedule::default(), fifo),
+        store,
+        Arc::new(clock.clone()),
+    );
+    (server, clock, stop)
+}
+
 async fn webhook_ids(store: &Arc<dyn EventStore>) -> Vec<String> {
     let events = store
         .list_events(EventQuery {
@@ -131,26 +152,53 @@ async fn webhook_ids(store: &Arc<dyn EventStore>) -> Vec<String> {
         .collect()
 }
 
+/// One stored message and a running `crm` sink (default schedule) whose receiver answers its first
+/// `failures` attempts with `status` (and `retry_after`), on a clock the test moves. Bind `_server` and
+/// `_stop` when taking it apart: dropping them stops the receiver and the worker.
+struct OneEvent {
+    s: support::Store,
+    /// The event's webhook-id.
+    id: String,
+    script: Scripted,
+    clock: ManualClock,
+    _server: MockServer,
+    _stop: watch::Sender<bool>,
+}
+
+impl OneEvent {
+    async fn start(failures: usize, status: u16, retry_after: Option<&'static str>) -> OneEvent {
+        let s = store();
+        store_events(&s.store, &[message("7", "m.1", 1_000)]).await;
+        let id = webhook_ids(&s.store).await.remove(0);
+        let script = Scripted {
+            failing: HashMap::from([(id.clone(), failures)]),
+            status,
+            retry_after,
+            ..Scripted::default()
+        };
+        let (server, clock, stop) = run_scripted("crm", &script, false, &s.store).await;
+        OneEvent {
+            s,
+            id,
+            script,
+            clock,
+            _server: server,
+            _stop: stop,
+        }
+    }
+}
+
 #[tokio::test]
 async fn retries_follow_the_schedule_on_the_clock_then_the_event_is_dead_lettered() {
-    let s = store();
-    store_events(&s.store, &[message("7", "m.1", 1_000)]).await;
-    let id = webhook_ids(&s.store).await.remove(0);
-    let script = Scripted {
-        failing: HashMap::from([(id.clone(), usize::MAX)]),
-        status: 500,
-        ..Scripted::default()
-    };
-    let server = mock(&script).await;
-    let clock = ManualClock::new(START_MS);
+    let OneEvent {
+        s,
+        script,
+        clock,
+        _server,
+        _stop,
+        ..
+    } = OneEvent::start(usize::MAX, 500, None).await;
     let schedule = RetrySchedule::default();
-    let _stop = spawn(
-        "crm",
-        http(&server),
-        options(schedule.clone(), false),
-        &s.store,
-        Arc::new(clock.clone()),
-    );
 
     eventually("the first attempt, made at once", || script.count() == 1).await;
     // Each later step is jittered by at most ±20%: nothing before 80% of it, an attempt by 120%.
@@ -170,23 +218,11 @@ async fn retries_follow_the_schedule_on_the_clock_then_the_event_is_dead_lettere
         .await;
     }
     assert_eq!(script.count(), 8);
-    let mut dead = Vec::new();
-    for _ in 0..100 {
-        dead = s
-            .store
-            .list_attempts(AttemptQuery {
-                sink: Some("crm".into()),
-                state: Some(AttemptState::Dead),
-                limit: 10,
-                ..AttemptQuery::default()
-            })
-            .await
-            .unwrap();
-        if !dead.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let dead = wait_until(
+        || attempts(&s.store, "crm", Some(AttemptState::Dead)),
+        |dead| !dead.is_empty(),
+    )
+    .await;
     assert_eq!(
         dead.len(),
         1,
@@ -206,77 +242,44 @@ async fn retries_follow_the_schedule_on_the_clock_then_the_event_is_dead_lettere
 
 #[tokio::test]
 async fn retry_after_pushes_the_next_attempt_past_the_schedule() {
-    let s = store();
-    store_events(&s.store, &[message("7", "m.1", 1_000)]).await;
-    let id = webhook_ids(&s.store).await.remove(0);
-    let script = Scripted {
-        failing: HashMap::from([(id.clone(), 1)]),
-        status: 503,
-        retry_after: Some("120"),
-        ..Scripted::default()
-    };
-    let server = mock(&script).await;
-    let clock = ManualClock::new(START_MS);
-    let _stop = spawn(
-        "crm",
-        http(&server),
-        options(RetrySchedule::default(), false),
-        &s.store,
-        Arc::new(clock.clone()),
-    );
+    let OneEvent {
+        s,
+        id,
+        script,
+        clock,
+        _server,
+        _stop,
+    } = OneEvent::start(1, 503, Some("120")).await;
     eventually("the first attempt", || script.count() == 1).await;
     // The schedule's 5 s step (at most 6 s with jitter) has passed, but the receiver asked for 120 s.
     clock.advance(Duration::from_secs(60));
     settle().await;
     assert_eq!(script.count(), 1, "retried before Retry-After");
-    let pending = s
-        .store
-        .list_attempts(AttemptQuery {
-            sink: Some("crm".into()),
-            limit: 10,
-            ..AttemptQuery::default()
-        })
-        .await
-        .unwrap();
+    let pending = attempts(&s.store, "crm", None).await;
     assert!(pending[0].next_attempt_at_ms.unwrap() >= START_MS + 120_000);
     clock.advance(Duration::from_secs(61));
     eventually("the retry after 120 s", || script.count() == 2).await;
     assert_eq!(script.log()[1], (id, 200));
-    eventually("the row is removed once delivered", || {
-        futures_util::FutureExt::now_or_never(status(&s.store, "crm"))
-            .is_none_or(|st| st.pending == 0)
-    })
-    .await;
+    let after = wait_until(|| status(&s.store, "crm"), |st| st.pending == 0).await;
+    assert_eq!(after.pending, 0, "the row is removed once delivered");
 }
 
 #[tokio::test]
 async fn a_client_error_is_dead_at_once_and_dlq_retry_delivers_it() {
-    let s = store();
-    store_events(&s.store, &[message("7", "m.1", 1_000)]).await;
-    let id = webhook_ids(&s.store).await.remove(0);
-    let script = Scripted {
-        failing: HashMap::from([(id.clone(), 1)]),
-        status: 422,
-        ..Scripted::default()
-    };
-    let server = mock(&script).await;
-    let clock = ManualClock::new(START_MS);
-    let _stop = spawn(
-        "crm",
-        http(&server),
-        options(RetrySchedule::default(), false),
-        &s.store,
-        Arc::new(clock.clone()),
-    );
+    let OneEvent {
+        s,
+        id,
+        script,
+        clock,
+        _server,
+        _stop,
+    } = OneEvent::start(1, 422, None).await;
     eventually("the first attempt", || script.count() == 1).await;
-    let mut dead = 0;
-    for _ in 0..100 {
-        dead = status(&s.store, "crm").await.dead;
-        if dead == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let dead = wait_until(
+        || async { status(&s.store, "crm").await.dead },
+        |dead| *dead == 1,
+    )
+    .await;
     assert_eq!(dead, 1, "a 422 is a dead letter without retries");
     clock.advance(Duration::from_secs(3600));
     settle().await;
@@ -298,14 +301,11 @@ async fn a_client_error_is_dead_at_once_and_dlq_retry_delivers_it() {
     })
     .await;
     assert_eq!(script.log()[1], (id, 200));
-    let mut after = status(&s.store, "crm").await;
-    for _ in 0..100 {
-        if after.pending == 0 && after.dead == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        after = status(&s.store, "crm").await;
-    }
+    let after = wait_until(
+        || status(&s.store, "crm"),
+        |st| (st.pending, st.dead) == (0, 0),
+    )
+    .await;
     assert_eq!((after.pending, after.dead), (0, 0));
 }
 
@@ -344,15 +344,7 @@ async fn a_conversation_s_events_arrive_in_order_under_retries_without_blocking_
         status: 500,
         ..Scripted::default()
     };
-    let server = mock(&script).await;
-    let clock = ManualClock::new(START_MS);
-    let _stop = spawn(
-        "inbox",
-        http(&server),
-        options(RetrySchedule::default(), true),
-        &s.store,
-        Arc::new(clock.clone()),
-    );
+    let (_server, clock, _stop) = run_scripted("inbox", &script, true, &s.store).await;
 
     eventually("m.1's first attempt and n.1", || script.count() == 2).await;
     settle().await;
@@ -419,16 +411,12 @@ async fn a_dead_sink_does_not_delay_a_healthy_one() {
         &s.store,
         clock,
     );
-    let mut healthy_status = None;
-    for _ in 0..1000 {
-        let st = status(&s.store, "healthy").await;
-        if st.cursor == st.head && st.head == 20 {
-            healthy_status = Some(st);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let healthy_status = healthy_status.expect("the healthy sink got every event");
+    let caught_up = |st: &SinkStatus| st.cursor == st.head && st.head == 20;
+    let healthy_status = wait_until(|| status(&s.store, "healthy"), caught_up).await;
+    assert!(
+        caught_up(&healthy_status),
+        "the healthy sink got every event: {healthy_status:?}"
+    );
     assert_eq!(healthy_status.pending, 0);
     assert_eq!(healthy.received_requests().await.unwrap().len(), 20);
     // Meanwhile the slow sink is still on its first batch: nothing saved, every attempt in flight.

@@ -1,41 +1,16 @@
 //! The forwarded event built from real fixture deliveries, parsed and stored the way ingest does.
 
-use hookline_meta::{ParseOptions, parse};
+use hookline_meta::ParseOptions;
 use hookline_sinks::payload::{ForwardedEvent, webhook_id};
 use hookline_store::StoredEvent;
-use hookline_store::model::NewEvent;
 use serde_json::{Value, json};
 
+mod support;
+use support::{fixture, stored_event};
+
 /// The first event of a fixture as the store would return it with its raw JSON.
-fn stored(fixture: &str) -> StoredEvent {
-    let body = std::fs::read(format!(
-        "{}/tests/fixtures/{fixture}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    let events = parse(&body).unwrap();
-    let event = &events[0];
-    let new = NewEvent::from_event(event, &body);
-    let raw: &str = event.raw.into();
-    StoredEvent {
-        id: 42,
-        delivery_id: 7,
-        received_at_ms: 1_767_610_100_512,
-        dedup_key: new.dedup_key,
-        object: new.object,
-        entry_id: new.entry_id,
-        channel: new.channel,
-        kind: new.kind.to_owned(),
-        field: new.field,
-        sender: new.sender,
-        user_ref: new.user_ref,
-        recipient: new.recipient,
-        timestamp_ms: new.timestamp_ms,
-        mid: new.mid,
-        conversation_key: new.conversation_key,
-        duplicates: 0,
-        raw: Some(raw.to_owned()),
-    }
+fn stored(name: &str) -> StoredEvent {
+    stored_event(&fixture(name))
 }
 
 fn forwarded(fixture: &str) -> Value {
@@ -47,7 +22,7 @@ const MID: &str = "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDEyMzQ1Njc4OTAxOj1
 
 #[test]
 fn an_instagram_text_message_carries_the_contract_keys_in_order() {
-    let json = forwarded("ig01_message_text.json");
+    let json = forwarded("ig01_message_text");
     let keys: Vec<&str> = json
         .as_object()
         .unwrap()
@@ -102,7 +77,7 @@ fn an_instagram_text_message_carries_the_contract_keys_in_order() {
 
 #[test]
 fn detail_is_the_typed_message_and_raw_is_the_event_as_received() {
-    let json = forwarded("ig01_message_text.json");
+    let json = forwarded("ig01_message_text");
     assert_eq!(json["detail"]["mid"], MID);
     assert_eq!(json["detail"]["text"], "Hi! Is the blue one in stock?");
     assert_eq!(
@@ -118,7 +93,7 @@ fn detail_is_the_typed_message_and_raw_is_the_event_as_received() {
 
 #[test]
 fn a_standby_event_says_so() {
-    let json = forwarded("m48_standby_message.json");
+    let json = forwarded("m48_standby_message");
     assert_eq!(json["channel"], "standby");
     assert_eq!(json["standby"], true);
     assert_eq!(json["detail"]["text"], "Are you still there?");
@@ -126,7 +101,7 @@ fn a_standby_event_says_so() {
 
 #[test]
 fn an_event_read_without_raw_json_has_null_detail_and_raw() {
-    let mut event = stored("ig01_message_text.json");
+    let mut event = stored("ig01_message_text");
     event.raw = None;
     let json: Value = serde_json::from_slice(
         &ForwardedEvent::from_stored(&event, &ParseOptions::default()).to_bytes(),
@@ -139,13 +114,13 @@ fn an_event_read_without_raw_json_has_null_detail_and_raw() {
 
 #[test]
 fn the_webhook_id_of_a_real_event_is_its_dedup_hex() {
-    let event = stored("ig01_message_text.json");
+    let event = stored("ig01_message_text");
     let id = webhook_id(&event.dedup_key);
     assert_eq!(id, format!("evt_{}", &event.dedup_key[3..]));
-    assert_eq!(id, webhook_id(&stored("ig01_message_text.json").dedup_key));
+    assert_eq!(id, webhook_id(&stored("ig01_message_text").dedup_key));
 }
 
 #[test]
 fn the_whole_v1_body_of_an_instagram_text_message() {
-    insta::assert_json_snapshot!(forwarded("ig01_message_text.json"));
+    insta::assert_json_snapshot!(forwarded("ig01_message_text"));
 }

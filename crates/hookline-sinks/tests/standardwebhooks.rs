@@ -14,19 +14,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::SystemTime;
 
-use hookline_meta::{ParseOptions, parse};
+use hookline_meta::ParseOptions;
 use hookline_sinks::Outcome;
 use hookline_sinks::http::{HttpSink, Timeouts};
 use hookline_sinks::payload::{ForwardedEvent, webhook_id};
 use hookline_sinks::signature::SigningSecret;
 use hookline_store::StoredEvent;
-use hookline_store::model::NewEvent;
 use serde_json::{Value, json};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// The Standard Webhooks spec's example secret.
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+mod support;
+use support::{SECRET, fixture, header, stored_event};
+
 /// Another key (`hookline-test-key-01`, padded base64), as in tests/vectors/vector3.txt.
 const OTHER_SECRET: &str = "whsec_aG9va2xpbmUtdGVzdC1rZXktMDE=";
 
@@ -69,10 +69,10 @@ fn python() -> Option<PathBuf> {
     None
 }
 
-/// The first event of `fixture`, with its message text replaced by `text`, stored as ingest stores it.
-fn stored(fixture: &str, text: Option<&str>) -> StoredEvent {
-    let file = format!("{}/tests/fixtures/{fixture}", env!("CARGO_MANIFEST_DIR"));
-    let mut delivery: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+/// The first event of the fixture `name`, with its message text replaced by `text`, stored as ingest
+/// stores it.
+fn stored(name: &str, text: Option<&str>) -> StoredEvent {
+    let mut delivery: Value = serde_json::from_slice(&fixture(name)).unwrap();
     if let Some(text) = text {
         let entry = &mut delivery["entry"][0];
         let channel = if entry.get("messaging").is_some() {
@@ -82,30 +82,7 @@ fn stored(fixture: &str, text: Option<&str>) -> StoredEvent {
         };
         entry[channel][0]["message"]["text"] = json!(text);
     }
-    let body = serde_json::to_vec(&delivery).unwrap();
-    let events = parse(&body).unwrap();
-    let event = &events[0];
-    let new = NewEvent::from_event(event, &body);
-    let raw: &str = event.raw.into();
-    StoredEvent {
-        id: 42,
-        delivery_id: 7,
-        received_at_ms: 1_767_610_100_512,
-        dedup_key: new.dedup_key,
-        object: new.object,
-        entry_id: new.entry_id,
-        channel: new.channel,
-        kind: new.kind.to_owned(),
-        field: new.field,
-        sender: new.sender,
-        user_ref: new.user_ref,
-        recipient: new.recipient,
-        timestamp_ms: new.timestamp_ms,
-        mid: new.mid,
-        conversation_key: new.conversation_key,
-        duplicates: 0,
-        raw: Some(raw.to_owned()),
-    }
+    stored_event(&serde_json::to_vec(&delivery).unwrap())
 }
 
 /// One POST to make: a name for the output, the body, its webhook-id, and which secret signs it.
@@ -126,14 +103,14 @@ fn forwarded(name: &'static str, event: &StoredEvent, secret: &'static str) -> S
 }
 
 fn bodies() -> Vec<Sent> {
-    let plain = stored("ig01_message_text.json", None);
+    let plain = stored("ig01_message_text", None);
     let non_ascii = stored(
-        "ig01_message_text.json",
+        "ig01_message_text",
         Some("Grüße aus Köln! 你好 👋 ¿está el azul? \"quoted\" back\\slash\nnew line\ttab"),
     );
-    let standby = stored("m48_standby_message.json", None);
+    let standby = stored("m48_standby_message", None);
     let large = stored(
-        "ig01_message_text.json",
+        "ig01_message_text",
         Some(&"Is the blue one in stock? ¿Y el rojo? 青いのはありますか 🌊\n".repeat(16_384)),
     );
     let sent = vec![
@@ -166,16 +143,6 @@ fn scratch_dir() -> PathBuf {
         .join(format!("standardwebhooks-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn header(request: &wiremock::Request, name: &str) -> String {
-    request
-        .headers
-        .get(name)
-        .unwrap_or_else(|| panic!("no {name} header"))
-        .to_str()
-        .unwrap()
-        .to_owned()
 }
 
 #[tokio::test]

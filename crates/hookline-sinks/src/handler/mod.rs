@@ -12,11 +12,11 @@
 //!
 //! impl Handler for Greeter {
 //!     async fn on_message(&self, ctx: &Context, message: &Message<'_>) -> Result<(), HandlerError> {
-//!         if ctx.standby {
+//!         if ctx.standby() {
 //!             return Ok(()); // another app owns this thread: watch, never answer
 //!         }
 //!         let text = message.text.as_deref().unwrap_or("");
-//!         println!("{:?} said {text:?} in {:?}", ctx.sender, ctx.conversation_key);
+//!         println!("{:?} said {text:?} in {:?}", ctx.sender(), ctx.conversation_key());
 //!         Ok(())
 //!     }
 //! }
@@ -42,7 +42,7 @@
 //!
 //! **Standby.** Events from the `standby` array belong to threads another app owns (handover protocol).
 //! They are delivered only when the sink's filter lets them through (`include_standby`, off by default),
-//! through the same methods, with [`Context::standby`] set: observe them, do not reply to them.
+//! through the same methods, with [`Context::standby`] true: observe them, do not reply to them.
 //!
 //! - [`Handler`]: the typed methods; [`Handover`]: the thread-control payloads of [`Handler::on_handover`].
 //! - [`Context`]: what is known about the event besides its payload (ids, sender, conversation, raw JSON).

@@ -37,10 +37,10 @@ impl<H: Handler> HandlerSink<H> {
         &self.handler
     }
 
-    /// Reads `event` typed and calls the handler method of its kind; `on_unknown(None)` when it cannot be
-    /// read typed.
-    async fn dispatch(&self, ctx: &Context, event: &StoredEvent) -> HandlerResult {
-        let Some(body) = envelope(event) else {
+    /// Reads the event typed and calls the handler method of its kind; `on_unknown(None)` when it cannot
+    /// be read typed.
+    async fn dispatch(&self, ctx: &Context) -> HandlerResult {
+        let Some(body) = envelope(ctx.stored()) else {
             return self.handler.on_unknown(ctx, None).await;
         };
         // The events borrow from `body`, which lives in this future until the handler is done.
@@ -66,15 +66,12 @@ impl<H: Handler> Sink for HandlerSink<H> {
         Box::pin(async move {
             let ctx = Context::from_stored(event);
             // A panicking handler must not take the worker (and every other event of the sink) with it.
-            match AssertUnwindSafe(self.dispatch(&ctx, event))
-                .catch_unwind()
-                .await
-            {
+            match AssertUnwindSafe(self.dispatch(&ctx)).catch_unwind().await {
                 Ok(Ok(())) => Outcome::Delivered,
                 Ok(Err(err)) => err.into_outcome(),
                 Err(panic) => {
                     let reason = format!("the handler panicked: {}", panic_message(&*panic));
-                    tracing::error!(event = ctx.id, kind = %ctx.kind, %reason, "handler panicked");
+                    tracing::error!(event = ctx.id(), kind = ctx.kind(), %reason, "handler panicked");
                     Outcome::Dead { reason }
                 }
             }
