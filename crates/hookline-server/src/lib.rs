@@ -31,7 +31,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
-use hookline_sinks::{Fanout, Sink, Worker, WorkerOptions};
+use hookline_sinks::{Background, Fanout, Sink, Worker, WorkerOptions};
 use hookline_store::{EventStore, StoreUrl, WriterOptions};
 use tokio::net::TcpListener;
 
@@ -141,7 +141,9 @@ impl Server {
             }
         }
         tracing::info!(%addr, "hookline is listening");
-        let fanout = Fanout::start(self.workers);
+        // Forwarding runs at a lower CPU priority than acknowledging deliveries (see hookline_sinks::outbox).
+        let fanout = Fanout::start_background(self.workers, Background::default())
+            .context("while starting the sink workers' threads")?;
         let begun = Arc::new(tokio::sync::Notify::new());
         let signal = {
             let begun = begun.clone();

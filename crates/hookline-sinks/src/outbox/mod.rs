@@ -4,11 +4,18 @@
 //! [`Fanout`] runs a set of workers and stops them: on shutdown each finishes the pass in progress and
 //! saves it, so nothing is attempted without being recorded, and whatever was attempted but not saved is
 //! attempted again after a restart (at-least-once; consumers dedup on the event's `webhook-id`).
+//!
+//! [`Fanout::start_background`] runs the workers on threads of their own at a lower CPU priority (a
+//! higher `nice`): forwarding then takes the CPU that acknowledging Meta's deliveries leaves over. A sink
+//! falls behind during a burst and catches up after it, rather than every delivery waiting longer for its
+//! 200 (measured in BENCHMARKS.md, "Fan-out").
 
+pub mod priority;
 pub mod worker;
 
 use std::time::Duration;
 
+use tokio::runtime::Runtime;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -20,6 +27,25 @@ pub struct Fanout {
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
     names: Vec<String>,
+    /// The workers' own runtime, when they run in the background.
+    runtime: Option<Runtime>,
+}
+
+/// Where [`Fanout::start_background`] runs the workers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Background {
+    pub threads: usize,
+    /// Added to the threads' `nice` value (Linux; 0 to 19, higher yields more readily). Ignored elsewhere.
+    pub nice: i32,
+}
+
+impl Default for Background {
+    fn default() -> Self {
+        Background {
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            nice: 10,
+        }
+    }
 }
 
 impl Fanout {
@@ -32,7 +58,39 @@ impl Fanout {
             names.push(worker.name().to_owned());
             tasks.spawn(worker.run(stopped.clone()));
         }
-        Fanout { stop, tasks, names }
+        Fanout {
+            stop,
+            tasks,
+            names,
+            runtime: None,
+        }
+    }
+
+    /// Spawns every worker on a runtime of its own, `background.threads` threads at a lower priority.
+    pub fn start_background(
+        workers: Vec<Worker>,
+        background: Background,
+    ) -> std::io::Result<Fanout> {
+        let nice = background.nice;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(background.threads.max(1))
+            .thread_name("hookline-fanout")
+            .on_thread_start(move || priority::lower_current_thread(nice))
+            .enable_all()
+            .build()?;
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let mut names = Vec::new();
+        for worker in workers {
+            names.push(worker.name().to_owned());
+            tasks.spawn_on(worker.run(stopped.clone()), runtime.handle());
+        }
+        Ok(Fanout {
+            stop,
+            tasks,
+            names,
+            runtime: Some(runtime),
+        })
     }
 
     /// The sinks being run.
@@ -51,6 +109,16 @@ impl Fanout {
                 deadline.as_secs()
             );
             self.tasks.abort_all();
+        }
+    }
+}
+
+impl Drop for Fanout {
+    fn drop(&mut self) {
+        // A runtime may not be dropped the ordinary way from async code (it would block); its threads
+        // end on their own once their tasks are gone.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
         }
     }
 }
