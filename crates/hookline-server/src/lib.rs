@@ -63,10 +63,11 @@ impl Server {
             max_batch: config.writer_max_batch,
             observer: Some(metrics.clone()),
             project: true,
+            migrate: true,
         };
-        let store = tokio::task::spawn_blocking(move || hookline_store::open(&url, writer))
+        let store = hookline_store::open(&url, writer)
             .await
-            .context("while opening the store")??;
+            .context("while opening the store")?;
         let workers = match fanout::workers(config, &store, &metrics).await {
             Ok(workers) => workers,
             Err(err) => {

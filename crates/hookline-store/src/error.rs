@@ -9,8 +9,9 @@ pub enum StoreError {
     /// The store is shutting down or its writer stopped.
     #[error("the store is closed (shutting down, or its writer stopped after an error)")]
     Closed,
-    /// The store cannot commit: locked by another process, disk or size limit full, I/O error.
-    #[error("the store could not commit: {message}")]
+    /// The store cannot commit or answer right now: locked by another process, disk or size limit full,
+    /// I/O error, database server down or unreachable.
+    #[error("the store is unavailable: {message}")]
     Unavailable { message: String },
     /// A read or a migration failed.
     #[error("store query failed: {message}")]

@@ -11,6 +11,9 @@
 //!   dead letters), written with the group commits.
 //! - [`url`]: the `--database` URL ([`StoreUrl`]) and [`open`], which builds the backend it names.
 //! - [`sqlite`]: the embedded default backend (WAL, `synchronous=FULL`, one writer thread).
+//! - [`postgres`]: the PostgreSQL backend (one writer task with group commits, a read pool), for a
+//!   database server or several instances sharing one database. `tests/conformance.rs` runs the same
+//!   tests against both, so they behave alike.
 //!
 //! Events are stored once per dedup key: a redelivery records the delivery, bumps the event's duplicate
 //! count and links the delivery to it, and adds no event.
@@ -19,6 +22,7 @@ pub mod conversation;
 pub mod error;
 pub mod model;
 pub mod outbox;
+pub mod postgres;
 pub mod sqlite;
 mod store;
 pub mod url;
@@ -29,4 +33,4 @@ pub use model::{
     StoredDelivery, StoredEvent, rfc3339,
 };
 pub use store::{BoxFuture, CommitObserver, CommitStats, EventStore, PendingCommit};
-pub use url::{StoreUrl, WriterOptions, open};
+pub use url::{PostgresUrl, StoreUrl, WriterOptions, current_schema_version, open};

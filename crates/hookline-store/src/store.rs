@@ -31,6 +31,10 @@ pub trait EventStore: Send + Sync + fmt::Debug + 'static {
     /// Whether the store can commit right now (for readiness checks).
     fn check_writable(&self) -> BoxFuture<'_, Result<(), StoreError>>;
 
+    /// The schema version the store's database has (see [`crate::current_schema_version`] for the one
+    /// this code writes).
+    fn schema_version(&self) -> BoxFuture<'_, Result<u32, StoreError>>;
+
     /// Stored events, oldest first.
     fn list_events(&self, query: EventQuery)
     -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>>;

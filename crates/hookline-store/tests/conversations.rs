@@ -1,5 +1,8 @@
 //! The conversation projection, through a real store: what it shows, and that it does not depend on
-//! the order or repetition of deliveries (Meta delivers late, twice and out of order).
+//! the order or repetition of deliveries (Meta delivers late, twice and out of order). Every test runs
+//! against SQLite and against PostgreSQL (see `support/mod.rs`).
+
+mod support;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,9 +12,40 @@ use bytes::Bytes;
 use hookline_meta::ParseOptions;
 use hookline_store::conversation::ConversationQuery;
 use hookline_store::conversation::fold::fold;
-use hookline_store::sqlite::{SqliteOptions, SqliteStore};
 use hookline_store::{Content, EventStore, NewDelivery, NewEvent, WriterOptions};
 use proptest::prelude::*;
+use support::Fixture;
+
+/// One test module per backend, each with a `#[tokio::test]` per listed case (an `async fn(&Fixture)`).
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(&super::Fixture::sqlite()).await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    if let Some(fx) = super::Fixture::postgres(stringify!($case)) {
+                        super::$case(&fx).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_every_backend!(
+    every_fixture_lands_in_a_conversation_with_its_messages,
+    a_conversation_shows_the_thread_as_a_support_team_reads_it,
+    a_store_reopened_goes_on_projecting_where_it_stopped,
+);
 
 /// The Meta fixtures of `hookline-meta`: one body per event kind and attachment type.
 fn fixtures() -> Vec<Vec<u8>> {
@@ -46,15 +80,8 @@ fn delivery(body: &[u8]) -> NewDelivery {
     }
 }
 
-fn open(path: &std::path::Path) -> Arc<dyn EventStore> {
-    let options = SqliteOptions {
-        writer: WriterOptions {
-            project: true,
-            ..WriterOptions::default()
-        },
-        ..SqliteOptions::default()
-    };
-    Arc::new(SqliteStore::open(path, options).unwrap())
+async fn open(fx: &Fixture) -> Arc<dyn EventStore> {
+    fx.open_projecting().await
 }
 
 /// Submits every body (all queued before any is awaited, so groups form in this order) and waits until
@@ -112,10 +139,8 @@ async fn state(store: &Arc<dyn EventStore>) -> serde_json::Value {
     serde_json::json!({ "conversations": out, "accounts": accounts })
 }
 
-#[tokio::test]
-async fn every_fixture_lands_in_a_conversation_with_its_messages() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("store.db"));
+async fn every_fixture_lands_in_a_conversation_with_its_messages(fx: &Fixture) {
+    let store = open(fx).await;
     let bodies = fixtures();
     let refs: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
     ingest(&store, &refs).await;
@@ -151,8 +176,7 @@ async fn every_fixture_lands_in_a_conversation_with_its_messages() {
     );
 }
 
-#[tokio::test]
-async fn a_conversation_shows_the_thread_as_a_support_team_reads_it() {
+async fn a_conversation_shows_the_thread_as_a_support_team_reads_it(fx: &Fixture) {
     const PAGE: &str = "104938475610293";
     let message = |ts: i64, mid: &str, text: &str| {
         format!(
@@ -182,8 +206,7 @@ async fn a_conversation_shows_the_thread_as_a_support_team_reads_it() {
         react(T + 4_000, "m.2"),
         message(T + 5_000, "m.3", "Thanks!"),
     ];
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("store.db"));
+    let store = open(fx).await;
     let refs: Vec<&[u8]> = bodies.iter().rev().map(|b| b.as_bytes()).collect();
     ingest(&store, &refs).await;
 
@@ -231,64 +254,143 @@ async fn a_conversation_shows_the_thread_as_a_support_team_reads_it() {
     );
 }
 
-#[tokio::test]
-async fn a_store_reopened_goes_on_projecting_where_it_stopped() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store.db");
+async fn a_store_reopened_goes_on_projecting_where_it_stopped(fx: &Fixture) {
     let bodies = fixtures();
     {
         // Events stored without the projection (as by an older hookline) are projected on the next start.
-        let plain: Arc<dyn EventStore> =
-            Arc::new(SqliteStore::open(&path, SqliteOptions::default()).unwrap());
+        let plain = fx.open(WriterOptions::default()).await;
         for body in &bodies[..40] {
             plain.submit(delivery(body)).unwrap().await.unwrap();
         }
         assert_eq!(*plain.projected_events().borrow(), 0);
         plain.close().await;
     }
-    let store = open(&path);
+    let store = open(fx).await;
     let rest: Vec<&[u8]> = bodies[40..].iter().map(Vec::as_slice).collect();
     ingest(&store, &rest).await;
     let reopened = state(&store).await;
 
-    let fresh_dir = tempfile::tempdir().unwrap();
-    let fresh = open(&fresh_dir.path().join("store.db"));
+    let fresh_fx = same_backend(fx);
+    let fresh = open(&fresh_fx).await;
     let all: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
     ingest(&fresh, &all).await;
     assert_eq!(reopened, state(&fresh).await);
 }
 
+#[tokio::test]
+async fn sqlite_and_postgres_show_the_same_conversations() {
+    let Some(postgres) = Fixture::postgres("sqlite_and_postgres_show_the_same_conversations")
+    else {
+        return;
+    };
+    let sqlite = Fixture::sqlite();
+    let bodies = fixtures();
+    // Out of order and with repeats, as Meta delivers.
+    let mixed: Vec<&[u8]> = bodies
+        .iter()
+        .rev()
+        .chain(bodies.iter().step_by(3))
+        .map(Vec::as_slice)
+        .collect();
+    let mut states = Vec::new();
+    for fx in [&sqlite, &postgres] {
+        let store = open(fx).await;
+        ingest(&store, &mixed).await;
+        states.push(state(&store).await);
+        store.close().await;
+    }
+    assert!(states[0]["conversations"].as_array().unwrap().len() >= 4);
+    assert_eq!(states[0], states[1]);
+}
+
+/// Another store of the same backend as `fx`.
+fn same_backend(fx: &Fixture) -> Fixture {
+    match fx.schema() {
+        None => Fixture::sqlite(),
+        Some(_) => Fixture::postgres("a second store").unwrap(),
+    }
+}
+
+/// Two stores given the same deliveries, one in fixture order and one in `order` followed by the
+/// `repeats`, and the states they show.
+fn both_states(
+    fixture: impl Fn() -> Fixture,
+    order: &[usize],
+    repeats: &[usize],
+) -> (serde_json::Value, serde_json::Value) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let bodies = fixtures();
+    runtime.block_on(async {
+        let (a, b) = (fixture(), fixture());
+        let canonical = open(&a).await;
+        let all: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
+        ingest(&canonical, &all).await;
+        let other = open(&b).await;
+        let mixed: Vec<&[u8]> = order
+            .iter()
+            .chain(repeats.iter())
+            .map(|&i| bodies[i].as_slice())
+            .collect();
+        ingest(&other, &mixed).await;
+        let states = (state(&canonical).await, state(&other).await);
+        canonical.close().await;
+        other.close().await;
+        states
+    })
+}
+
+fn same_state(
+    expected: &serde_json::Value,
+    shuffled: &serde_json::Value,
+) -> Result<(), TestCaseError> {
+    if expected != shuffled {
+        let dir = std::env::temp_dir();
+        std::fs::write(
+            dir.join("projection-expected.json"),
+            serde_json::to_string_pretty(expected).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("projection-shuffled.json"),
+            serde_json::to_string_pretty(shuffled).unwrap(),
+        )
+        .unwrap();
+    }
+    prop_assert!(
+        expected == shuffled,
+        "the two states differ: see projection-expected.json and projection-shuffled.json in {}",
+        std::env::temp_dir().display()
+    );
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
 
-    /// Two stores given the same deliveries, one in fixture order and one shuffled with repeats,
+    /// Two SQLite stores given the same deliveries, one in fixture order and one shuffled with repeats,
     /// show the same conversations, messages, timelines and accounts.
     #[test]
-    fn the_projection_does_not_depend_on_order_or_duplicates(
+    fn the_projection_does_not_depend_on_order_or_duplicates_in_sqlite(
         order in Just((0..fixtures().len()).collect::<Vec<_>>()).prop_shuffle(),
         repeats in proptest::collection::vec(0..fixtures().len(), 0..40),
     ) {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let bodies = fixtures();
-        let (expected, shuffled) = runtime.block_on(async {
-            let dir = tempfile::tempdir().unwrap();
-            let canonical = open(&dir.path().join("a.db"));
-            let all: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
-            ingest(&canonical, &all).await;
-            let other = open(&dir.path().join("b.db"));
-            let mixed: Vec<&[u8]> = order
-                .iter()
-                .chain(repeats.iter())
-                .map(|&i| bodies[i].as_slice())
-                .collect();
-            ingest(&other, &mixed).await;
-            (state(&canonical).await, state(&other).await)
-        });
-        if expected != shuffled {
-            let dir = std::env::temp_dir();
-            std::fs::write(dir.join("projection-expected.json"), serde_json::to_string_pretty(&expected).unwrap()).unwrap();
-            std::fs::write(dir.join("projection-shuffled.json"), serde_json::to_string_pretty(&shuffled).unwrap()).unwrap();
+        let (expected, shuffled) = both_states(Fixture::sqlite, &order, &repeats);
+        same_state(&expected, &shuffled)?;
+    }
+
+    /// The same in PostgreSQL.
+    #[test]
+    fn the_projection_does_not_depend_on_order_or_duplicates_in_postgres(
+        order in Just((0..fixtures().len()).collect::<Vec<_>>()).prop_shuffle(),
+        repeats in proptest::collection::vec(0..fixtures().len(), 0..40),
+    ) {
+        if support::postgres_url("the_projection_does_not_depend_on_order_or_duplicates_in_postgres").is_some() {
+            let postgres = || Fixture::postgres("the projection property").unwrap();
+            let (expected, shuffled) = both_states(postgres, &order, &repeats);
+            same_state(&expected, &shuffled)?;
         }
-        prop_assert!(expected == shuffled, "the two states differ: see projection-expected.json and projection-shuffled.json in {}", std::env::temp_dir().display());
     }
 }

@@ -34,8 +34,22 @@ pub fn open_existing(args: &StoreArgs) -> anyhow::Result<Arc<dyn EventStore>> {
         max_batch: 1,
         observer: None,
         project: false,
+        migrate: true,
     };
-    hookline_store::open(&url, writer).with_context(|| format!("while opening {}", args.database))
+    // `open` is async, and this runs both outside a runtime and inside one (`hookline tail`), so the
+    // store is opened on a thread of its own with a one-shot runtime. The store needs none of the
+    // caller's runtime afterwards: SQLite runs threads of its own, PostgreSQL a runtime of its own.
+    let opened = std::thread::scope(|scope| {
+        scope
+            .spawn(|| -> anyhow::Result<Arc<dyn EventStore>> {
+                Ok(runtime()?.block_on(hookline_store::open(&url, writer))?)
+            })
+            .join()
+    });
+    match opened {
+        Ok(store) => store.with_context(|| format!("while opening {}", args.database)),
+        Err(_) => anyhow::bail!("the thread opening {} failed", args.database),
+    }
 }
 
 /// A small runtime for one-shot reads.

@@ -24,14 +24,17 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn open(database: &str) -> Arc<dyn EventStore> {
+async fn open(database: &str) -> Arc<dyn EventStore> {
     let writer = WriterOptions {
         queue_capacity: 16,
         max_batch: 16,
         observer: None,
         project: false,
+        migrate: true,
     };
-    hookline_store::open(&StoreUrl::parse(database).unwrap(), writer).unwrap()
+    hookline_store::open(&StoreUrl::parse(database).unwrap(), writer)
+        .await
+        .unwrap()
 }
 
 /// A delivery holding a message (mid `m.N`) and a read receipt: two events, message first.
@@ -75,7 +78,7 @@ fn dead(event_id: i64) -> NewAttempt {
 /// retry of event 2 due in the far future.
 fn seed(database: &str, deliveries: i64, crm_cursor: Option<i64>) {
     runtime().block_on(async {
-        let store = open(database);
+        let store = open(database).await;
         for n in 1..=deliveries {
             store.submit(delivery(n)).unwrap().await.unwrap();
         }
@@ -108,7 +111,7 @@ fn seed(database: &str, deliveries: i64, crm_cursor: Option<i64>) {
 /// The attempt rows of `sink` in `state`, as (event id, attempts).
 fn attempts(database: &str, sink: &str, state: AttemptState) -> Vec<(i64, u32)> {
     runtime().block_on(async {
-        let store = open(database);
+        let store = open(database).await;
         let rows = store
             .list_attempts(AttemptQuery {
                 sink: Some(sink.into()),
@@ -125,7 +128,7 @@ fn attempts(database: &str, sink: &str, state: AttemptState) -> Vec<(i64, u32)> 
 
 fn statuses(database: &str) -> Vec<SinkStatus> {
     runtime().block_on(async {
-        let store = open(database);
+        let store = open(database).await;
         let statuses = store.sink_statuses().await.unwrap();
         store.close().await;
         statuses

@@ -183,7 +183,11 @@ fn open_writer(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connect
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.set_prepared_statement_cache_capacity(32);
-    schema::migrate(&mut conn)?;
+    if options.writer.migrate {
+        schema::migrate(&mut conn)?;
+    } else {
+        schema::check(&conn)?;
+    }
     if let Some(mb) = options.max_size_mb {
         let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
         let mb = i64::try_from(mb).unwrap_or(i64::MAX / (1024 * 1024));
@@ -191,6 +195,11 @@ fn open_writer(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connect
         conn.pragma_update(None, "max_page_count", pages)?;
     }
     Ok(conn)
+}
+
+/// The schema version this code writes to a SQLite store.
+pub(crate) fn schema_version() -> u32 {
+    u32::try_from(schema::current_version()).unwrap_or(u32::MAX)
 }
 
 impl EventStore for SqliteStore {
@@ -216,6 +225,12 @@ impl EventStore for SqliteStore {
                     message: "the last commit failed".into(),
                 })
             }
+        })
+    }
+
+    fn schema_version(&self) -> BoxFuture<'_, Result<u32, StoreError>> {
+        self.read(|conn| {
+            schema::applied(conn).map(|applied| u32::try_from(applied).unwrap_or(u32::MAX))
         })
     }
 

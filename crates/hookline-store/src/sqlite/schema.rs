@@ -139,19 +139,8 @@ CREATE INDEX sink_attempts_conversation ON sink_attempts (sink, conversation_key
 
 /// Applies the migrations the database does not have yet, each in its own transaction.
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let applied: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    let applied = usize::try_from(applied).unwrap_or(usize::MAX);
-    if applied > MIGRATIONS.len() {
-        let message = format!(
-            "the database has schema version {applied}, newer than this hookline knows ({}); \
-             use a newer hookline or another database",
-            MIGRATIONS.len()
-        );
-        return Err(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-            Some(message),
-        ));
-    }
+    let applied = applied(conn)?;
+    refuse_newer(applied)?;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
@@ -159,6 +148,45 @@ pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+/// Checks, without changing anything, that the database has exactly the schema this code writes (for a
+/// store opened with migrations off).
+pub(crate) fn check(conn: &Connection) -> rusqlite::Result<()> {
+    let applied = applied(conn)?;
+    refuse_newer(applied)?;
+    if applied < MIGRATIONS.len() {
+        return Err(failure(format!(
+            "the database has schema version {applied}, older than this hookline's ({}), and \
+             migrations are off; run `hookline migrate` against it first",
+            MIGRATIONS.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The number of migrations the database has.
+pub(crate) fn applied(conn: &Connection) -> rusqlite::Result<usize> {
+    let applied: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    Ok(usize::try_from(applied).unwrap_or(usize::MAX))
+}
+
+fn refuse_newer(applied: usize) -> rusqlite::Result<()> {
+    if applied > MIGRATIONS.len() {
+        return Err(failure(format!(
+            "the database has schema version {applied}, newer than this hookline knows ({}); \
+             use a newer hookline or another database",
+            MIGRATIONS.len()
+        )));
+    }
+    Ok(())
+}
+
+fn failure(message: String) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+        Some(message),
+    )
 }
 
 /// The schema version this code writes.
