@@ -11,5 +11,6 @@ mod helpers;
 mod ingest;
 mod inspector;
 mod openapi;
+mod postgres;
 mod sinks;
 mod store_failures;
