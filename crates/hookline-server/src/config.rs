@@ -24,8 +24,11 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 pub struct Config {
     /// Address to bind.
     pub listen: String,
-    /// Store URL: `sqlite://PATH` (embedded default).
+    /// Store URL: `sqlite://PATH` (embedded default) or `postgres://USER@HOST:PORT/DB`.
     pub database: String,
+    /// Apply the store's pending migrations at start-up. When false, a store whose schema is behind is
+    /// refused, for deployments that migrate in a step of their own (`hookline migrate`).
+    pub migrate: bool,
     /// Secrets that sign deliveries to `/webhook` (rotation, several apps).
     #[serde(deserialize_with = "secrets")]
     pub app_secret: Vec<Secret>,
@@ -78,6 +81,8 @@ pub struct Overrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrate: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub app_secret: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify_token: Option<String>,
@@ -96,6 +101,7 @@ pub struct Overrides {
 struct Defaults {
     listen: &'static str,
     database: &'static str,
+    migrate: bool,
     app_secret: Vec<String>,
     verify_token: Vec<String>,
     app_id: Vec<String>,
@@ -111,6 +117,7 @@ struct Defaults {
 const DEFAULTS: fn() -> Defaults = || Defaults {
     listen: "127.0.0.1:8080",
     database: "sqlite://hookline.db",
+    migrate: true,
     app_secret: Vec::new(),
     verify_token: Vec::new(),
     app_id: Vec::new(),
@@ -315,6 +322,25 @@ mod tests {
     }
 
     #[test]
+    fn migrations_run_at_start_unless_the_file_or_an_override_turns_them_off() {
+        assert!(Config::with_secret("x").migrate);
+        let off = file("app_secret = \"x\"\nmigrate = false\n");
+        let config = Config::load(Some(off.path()), Overrides::default()).unwrap();
+        assert!(!config.migrate);
+        let back_on = Overrides {
+            migrate: Some(true),
+            ..Overrides::default()
+        };
+        assert!(Config::load(Some(off.path()), back_on).unwrap().migrate);
+        let flag = Overrides {
+            app_secret: Some("x".into()),
+            migrate: Some(false),
+            ..Overrides::default()
+        };
+        assert!(!Config::load(None, flag).unwrap().migrate);
+    }
+
+    #[test]
     fn without_a_secret_the_error_says_how_to_set_one() {
         let err = Config::load(None, Overrides::default())
             .unwrap_err()
@@ -374,6 +400,7 @@ mod tests {
         let defaults = Config::with_secret("x");
         assert_eq!(example.listen, defaults.listen);
         assert_eq!(example.database, defaults.database);
+        assert_eq!(example.migrate, defaults.migrate);
         assert_eq!(example.max_body_bytes, defaults.max_body_bytes);
         assert_eq!(example.allow_sha1, defaults.allow_sha1);
         assert_eq!(example.writer_queue, defaults.writer_queue);

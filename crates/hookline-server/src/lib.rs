@@ -63,7 +63,7 @@ impl Server {
             max_batch: config.writer_max_batch,
             observer: Some(metrics.clone()),
             project: true,
-            migrate: true,
+            migrate: config.migrate,
         };
         let store = hookline_store::open(&url, writer)
             .await

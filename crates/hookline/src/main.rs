@@ -1,5 +1,6 @@
 //! `hookline`: one binary, a file per subcommand. Each subcommand parses its arguments and calls library code.
 
+mod check;
 mod deliveries;
 mod demo;
 mod dlq;
@@ -7,6 +8,7 @@ mod events;
 mod input;
 mod load;
 mod logging;
+mod migrate;
 mod parse;
 mod replay;
 mod serve;
@@ -33,6 +35,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Serve(serve::Args),
+    Migrate(migrate::Args),
+    Check(check::Args),
     Demo(demo::Args),
     Trigger(trigger::Args),
     Load(load::Args),
@@ -54,6 +58,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Migrate(args) => migrate::run(args),
+        Command::Check(args) => check::run(args),
         Command::Parse(args) => parse::run(args),
         Command::Events(command) => events::run(command),
         Command::Deliveries(command) => deliveries::run(command),

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use hookline_server::{Config, Overrides};
+use clap::builder::BoolishValueParser;
+use hookline_server::{Config, ConfigError, Overrides};
 
 use crate::{logging, signal};
 
@@ -14,17 +15,34 @@ use crate::{logging, signal};
 /// HOOKLINE_* environment variables, and these flags. hookline.example.toml lists every setting.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    config: ConfigArgs,
+
+    #[command(flatten)]
+    log: logging::LogArgs,
+}
+
+/// The settings of `hookline serve` that flags and `HOOKLINE_*` variables give (`hookline check` takes
+/// the same, so it checks what serve would run with).
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
     /// A TOML config file (see hookline.example.toml).
     #[arg(long, env = "HOOKLINE_CONFIG")]
-    config: Option<PathBuf>,
+    pub config: Option<PathBuf>,
 
     /// Address to bind [default: 127.0.0.1:8080].
     #[arg(long, env = "HOOKLINE_LISTEN")]
     listen: Option<String>,
 
-    /// Store URL: sqlite://PATH (embedded) [default: sqlite://hookline.db].
+    /// Store URL: sqlite://PATH (embedded) or postgres://USER@HOST:PORT/DB?schema=NAME
+    /// [default: sqlite://hookline.db].
     #[arg(long, env = "HOOKLINE_DATABASE")]
     database: Option<String>,
+
+    /// Do not migrate the store at start-up: refuse a store whose schema is behind (run `hookline
+    /// migrate` first). Same as `migrate = false` in the config file.
+    #[arg(long, env = "HOOKLINE_NO_MIGRATE", value_parser = BoolishValueParser::new())]
+    no_migrate: bool,
 
     /// App secret(s) that sign deliveries, comma-separated (rotation, several apps). Required.
     #[arg(long, env = "HOOKLINE_APP_SECRET", hide_env_values = true)]
@@ -49,24 +67,30 @@ pub struct Args {
     /// Also accept the legacy X-Hub-Signature (SHA-1) header when X-Hub-Signature-256 is absent.
     #[arg(long, env = "HOOKLINE_ALLOW_SHA1", num_args = 0..=1, default_missing_value = "true")]
     allow_sha1: Option<bool>,
+}
 
-    #[command(flatten)]
-    log: logging::LogArgs,
+impl ConfigArgs {
+    /// Defaults, the file, then these settings, validated: the config `hookline serve` runs with.
+    pub fn load(self) -> Result<Config, ConfigError> {
+        let overrides = Overrides {
+            listen: self.listen,
+            database: self.database,
+            // Only an explicit --no-migrate overrides the file; its absence leaves `migrate` as set there.
+            migrate: self.no_migrate.then_some(false),
+            app_secret: self.app_secret,
+            verify_token: self.verify_token,
+            admin_token: self.admin_token,
+            app_id: self.app_id,
+            max_body_bytes: self.max_body_bytes,
+            allow_sha1: self.allow_sha1,
+        };
+        Config::load(self.config.as_deref(), overrides)
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     logging::init(&args.log)?;
-    let overrides = Overrides {
-        listen: args.listen,
-        database: args.database,
-        app_secret: args.app_secret,
-        verify_token: args.verify_token,
-        admin_token: args.admin_token,
-        app_id: args.app_id,
-        max_body_bytes: args.max_body_bytes,
-        allow_sha1: args.allow_sha1,
-    };
-    let config = Config::load(args.config.as_deref(), overrides)?;
+    let config = args.config.load()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

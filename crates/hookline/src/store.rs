@@ -1,4 +1,5 @@
-//! Opening the store for the reading subcommands (`events`, `deliveries`).
+//! Opening the store for the reading subcommands (`events`, `deliveries`), and for `migrate` and `check`:
+//! how a store's schema compares with this hookline's, and its URL as it may be shown.
 
 use std::io::{BufWriter, Write};
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use hookline_store::{BoxFuture, EventStore, StoreError, StoreUrl, WriterOptions}
 /// The store option shared by reading subcommands.
 #[derive(Debug, clap::Args)]
 pub struct StoreArgs {
-    /// Store URL, as given to `hookline serve`.
+    /// Store URL, as given to `hookline serve`: sqlite://PATH or postgres://USER@HOST:PORT/DB?schema=NAME.
     #[arg(
         long,
         env = "HOOKLINE_DATABASE",
@@ -29,13 +30,7 @@ pub fn open_existing(args: &StoreArgs) -> anyhow::Result<Arc<dyn EventStore>> {
             path.display()
         );
     }
-    let writer = WriterOptions {
-        queue_capacity: 1,
-        max_batch: 1,
-        observer: None,
-        project: false,
-        migrate: true,
-    };
+    let writer = one_shot(true);
     // `open` is async, and this runs both outside a runtime and inside one (`hookline tail`), so the
     // store is opened on a thread of its own with a one-shot runtime. The store needs none of the
     // caller's runtime afterwards: SQLite runs threads of its own, PostgreSQL a runtime of its own.
@@ -50,6 +45,97 @@ pub fn open_existing(args: &StoreArgs) -> anyhow::Result<Arc<dyn EventStore>> {
         Ok(store) => store.with_context(|| format!("while opening {}", args.database)),
         Err(_) => anyhow::bail!("the thread opening {} failed", args.database),
     }
+}
+
+/// How a store's schema compares with the one this hookline writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schema {
+    UpToDate(u32),
+    /// `hookline migrate` brings it up to date.
+    Behind(u32),
+    /// Written by a newer hookline; this one refuses it.
+    Newer(u32),
+}
+
+/// Opens the store without migrating it and says how its schema compares with this hookline's.
+///
+/// A store that is behind or newer cannot be opened that way, and the store tells its version only in
+/// the message of that refusal (each backend's `schema.rs` in hookline-store words it the same way), so
+/// the version is read from there. Other failures (unreachable, not a database) are returned as they are.
+/// A missing SQLite file is created empty: check for it first where that matters.
+pub async fn probe_schema(url: &StoreUrl) -> Result<Schema, StoreError> {
+    match hookline_store::open(url, one_shot(false)).await {
+        Ok(store) => {
+            let version = store.schema_version().await;
+            store.close().await;
+            Ok(Schema::UpToDate(version?))
+        }
+        Err(err) => schema_refusal(&err).ok_or(err),
+    }
+}
+
+/// The version named by a store's refusal of a schema that is not this hookline's.
+fn schema_refusal(err: &StoreError) -> Option<Schema> {
+    let StoreError::Open { message, .. } = err else {
+        return None;
+    };
+    const LEAD: &str = "the database has schema version ";
+    let rest = &message[message.find(LEAD)? + LEAD.len()..];
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let version = rest[..digits].parse().ok()?;
+    let verdict = &rest[digits..];
+    if verdict.starts_with(", older than") {
+        Some(Schema::Behind(version))
+    } else if verdict.starts_with(", newer than") {
+        Some(Schema::Newer(version))
+    } else {
+        None
+    }
+}
+
+/// Writer settings for a store opened to run one command: no projection, no queue to speak of.
+pub fn one_shot(migrate: bool) -> WriterOptions {
+    WriterOptions {
+        queue_capacity: 1,
+        max_batch: 1,
+        observer: None,
+        project: false,
+        migrate,
+    }
+}
+
+/// A store URL as it may be printed: a password, in the user part or as `password=`, becomes `***`.
+pub fn shown_url(url: &str) -> String {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return url.to_owned();
+    }
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut shown = match base.split_once("://") {
+        // The last `@` ends the user part: an unencoded `@` in a password stays hidden too.
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((userinfo, host)) if userinfo.contains(':') => {
+                let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+                format!("{scheme}://{user}:***@{host}")
+            }
+            _ => base.to_owned(),
+        },
+        None => base.to_owned(),
+    };
+    if !query.is_empty() {
+        let pairs: Vec<&str> = query
+            .split('&')
+            .map(|pair| {
+                if pair.starts_with("password=") {
+                    "password=***"
+                } else {
+                    pair
+                }
+            })
+            .collect();
+        shown.push('?');
+        shown.push_str(&pairs.join("&"));
+    }
+    shown
 }
 
 /// A small runtime for one-shot reads.
@@ -98,4 +184,47 @@ pub fn list<T>(
         store.close().await;
         out.flush().context("while writing to standard output")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(message: &str) -> StoreError {
+        StoreError::Open {
+            location: "x".into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn a_refused_schema_names_its_version_and_which_way_it_differs() {
+        let behind = refusal(
+            "the database has schema version 2, older than this hookline's (3), and migrations are \
+             off; run `hookline migrate` against it first",
+        );
+        let newer = refusal(
+            "the database has schema version 12, newer than this hookline knows (3); use a newer hookline",
+        );
+        assert_eq!(schema_refusal(&behind), Some(Schema::Behind(2)));
+        assert_eq!(schema_refusal(&newer), Some(Schema::Newer(12)));
+        assert_eq!(schema_refusal(&refusal("cannot connect: refused")), None);
+        let query = StoreError::Query {
+            message: "the database has schema version 2, older than".into(),
+        };
+        assert_eq!(schema_refusal(&query), None);
+    }
+
+    #[test]
+    fn passwords_never_show_in_a_printed_url() {
+        assert_eq!(
+            shown_url("postgres://app:s3@cr3t@db:5432/h?password=x&schema=a"),
+            "postgres://app:***@db:5432/h?password=***&schema=a"
+        );
+        assert_eq!(
+            shown_url("postgresql://app@db/h?schema=a"),
+            "postgresql://app@db/h?schema=a"
+        );
+        assert_eq!(shown_url("sqlite://a:b@c.db"), "sqlite://a:b@c.db");
+    }
 }
