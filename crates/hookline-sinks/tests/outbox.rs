@@ -17,24 +17,9 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 mod support;
 use support::{
-    SECRET, START_MS, attempts, eventually, settle, status, store, store_body, wait_until,
+    SECRET, START_MS, attempts, eventually, message, settle, status, store, store_events,
+    wait_until,
 };
-
-/// A Messenger text message from `user` to Page 100 at `timestamp` ms.
-fn message(user: &str, mid: &str, timestamp: i64) -> String {
-    format!(
-        r#"{{"sender":{{"id":"{user}"}},"recipient":{{"id":"100"}},"timestamp":{timestamp},"message":{{"mid":"{mid}","text":"hello {mid}"}}}}"#
-    )
-}
-
-/// Stores one delivery holding `events` (items of a `messaging` array).
-async fn store_events(store: &Arc<dyn EventStore>, events: &[String]) {
-    let body = format!(
-        r#"{{"object":"page","entry":[{{"id":"100","time":1,"messaging":[{}]}}]}}"#,
-        events.join(",")
-    );
-    store_body(store, body).await;
-}
 
 fn http(server: &MockServer) -> Arc<HttpSink> {
     let secret = SigningSecret::parse(SECRET).unwrap();

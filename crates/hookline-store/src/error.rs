@@ -19,6 +19,15 @@ pub enum StoreError {
     /// The database URL or one of its options is not usable.
     #[error("invalid database URL {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },
+    /// A save under a sink's lease found that another instance holds it now (this one's lease ran out
+    /// and was taken over, or was released): nothing was written. The events of the unsaved pass are
+    /// delivered by that instance from the saved cursor, so a consumer may see them twice, never zero
+    /// times (at-least-once).
+    #[error(
+        "sink {sink:?} was taken over by another instance (this one's lease ran out): its progress was not \
+         saved, and the events of this pass will be delivered by that instance (at-least-once)"
+    )]
+    LeaseLost { sink: String },
     /// The database could not be opened or migrated.
     #[error("cannot open the store at {location}: {message}")]
     Open { location: String, message: String },

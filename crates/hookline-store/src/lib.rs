@@ -8,7 +8,8 @@
 //! - [`model`]: what is written ([`NewDelivery`], [`NewEvent`]) and read back ([`StoredEvent`],
 //!   [`StoredDelivery`]); [`NewEvent::from_event`] turns a parsed Meta event into its stored columns.
 //! - [`outbox`]: each sink's cursor over the event log and the attempts it still owes (pending retries,
-//!   dead letters), written with the group commits.
+//!   dead letters), written with the group commits; and the leases and claims that let several instances
+//!   run one sink without attempting an event twice at once.
 //! - [`url`]: the `--database` URL ([`StoreUrl`]) and [`open`], which builds the backend it names.
 //! - [`sqlite`]: the embedded default backend (WAL, `synchronous=FULL`, one writer thread).
 //! - [`postgres`]: the PostgreSQL backend (one writer task with group commits, a read pool), for a

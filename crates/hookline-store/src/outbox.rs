@@ -7,6 +7,17 @@
 //! saved cursor: an event can reach a sink twice (at-least-once, with the same idempotency key), never
 //! zero times.
 //!
+//! Several instances may run the same sink on one database. Two kinds of claim, each with a lease that
+//! runs out when an instance dies, keep them from delivering the same attempt twice:
+//! - the **sink's lease** ([`SinkClaim`]): only its owner reads fresh events after the cursor and moves
+//!   the cursor ([`OutboxWrite::owner`]; a save by an instance that lost the lease fails with
+//!   [`crate::StoreError::LeaseLost`] and writes nothing);
+//! - **row claims** ([`RowClaim`]): a due attempt row is handed to one instance at a time, and only that
+//!   instance's [`AttemptChange`]s apply to it.
+//!
+//! Leases are compared with the callers' clocks (`now_ms`), so instances sharing a database need clocks
+//! that agree to well within a lease.
+//!
 //! The store keeps the state; when and how to deliver is `hookline-sinks`' business.
 
 /// Where a sink's cursor starts the first time it runs.
@@ -93,6 +104,29 @@ pub struct OutboxWrite {
     pub new: Vec<NewAttempt>,
     pub changes: Vec<AttemptChange>,
     pub now_ms: i64,
+    /// The instance saving, when it runs the sink under a lease ([`SinkClaim`]): the cursor is then
+    /// written only while `owner` holds the sink's lease (else nothing is written and the save fails with
+    /// [`crate::StoreError::LeaseLost`]), and each change applies only to a row claimed by `owner` or by
+    /// nobody (another instance has the others). `None` (the CLI, tests): written as given.
+    pub owner: Option<String>,
+}
+
+/// A request for a sink's lease: taken or renewed until `until_ms` when the sink's lease is free, has run
+/// out (`lease_until_ms <= now_ms`) or is already `owner`'s.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SinkClaim {
+    pub sink: String,
+    pub owner: String,
+    pub now_ms: i64,
+    pub until_ms: i64,
+}
+
+/// Due rows to claim for `owner` until `until_ms` (see [`DueQuery::claim`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowClaim {
+    pub owner: String,
+    pub now_ms: i64,
+    pub until_ms: i64,
 }
 
 /// A stored attempt row.
@@ -119,6 +153,11 @@ pub struct DueQuery {
     /// events reach the sink one at a time, in order.
     pub fifo: bool,
     pub limit: usize,
+    /// Claim what is handed out. The rows due at `now_ms` (`next_attempt_at_ms <= now_ms`) that no other
+    /// owner has a live claim on are claimed for `claim.owner` in the same transaction and come first;
+    /// then, up to `limit`, rows not due yet, unclaimed (for the caller to know when to look again). A
+    /// row under another owner's live claim is never returned. `None`: every pending row, unclaimed.
+    pub claim: Option<RowClaim>,
 }
 
 /// Which attempt rows to list (dead letters for `hookline dlq list`), by id.
@@ -152,6 +191,9 @@ pub struct SinkStatus {
     /// When the earliest pending attempt is due.
     pub next_attempt_at_ms: Option<i64>,
     pub updated_at_ms: i64,
+    /// The instance holding the sink's lease (or that held it last, when `lease_until_ms` has passed).
+    pub owner: Option<String>,
+    pub lease_until_ms: Option<i64>,
 }
 
 impl SinkStatus {

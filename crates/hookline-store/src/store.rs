@@ -13,7 +13,7 @@ use crate::conversation::view::{Account, Conversation};
 use crate::error::StoreError;
 use crate::model::{Appended, DeliveryQuery, EventQuery, NewDelivery, StoredDelivery, StoredEvent};
 use crate::outbox::{
-    Attempt, AttemptQuery, DeadSelection, DueQuery, OutboxWrite, SinkStart, SinkStatus,
+    Attempt, AttemptQuery, DeadSelection, DueQuery, OutboxWrite, SinkClaim, SinkStart, SinkStatus,
 };
 
 /// A boxed future, so the trait can be used as `dyn EventStore`.
@@ -100,10 +100,30 @@ pub trait EventStore: Send + Sync + fmt::Debug + 'static {
     /// The sink's cursor, created at `start` the first time (see [`crate::outbox`]).
     fn open_sink(&self, sink: String, start: SinkStart) -> BoxFuture<'_, Result<i64, StoreError>>;
 
-    /// Saves a sink's progress (cursor and attempt rows) in one transaction.
+    /// Saves a sink's progress (cursor and attempt rows) in one transaction. With an owner, fails with
+    /// [`StoreError::LeaseLost`] and writes nothing when the owner no longer holds the sink's lease.
     fn save_sink_progress(&self, write: OutboxWrite) -> BoxFuture<'_, Result<(), StoreError>>;
 
-    /// Pending attempt rows with their events (raw JSON included), earliest due first.
+    /// Takes or renews the sink's lease for `claim.owner` (see [`SinkClaim`]) and answers the sink's
+    /// cursor as stored now (another instance may have moved it); `None` while another owner's lease is
+    /// live. The sink must have a cursor ([`EventStore::open_sink`]).
+    fn claim_sink(&self, claim: SinkClaim) -> BoxFuture<'_, Result<Option<i64>, StoreError>>;
+
+    /// Gives up `owner`'s lease on the sink and its claims on the sink's rows, so that another instance
+    /// takes them over at once (a clean shutdown). Does nothing to what `owner` does not hold.
+    fn release_sink(&self, sink: String, owner: String) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Extends to `until_ms` the claims `owner` still holds on the sink's attempt rows, so that a due
+    /// pass slower than a lease keeps them; how many.
+    fn renew_row_claims(
+        &self,
+        sink: String,
+        owner: String,
+        until_ms: i64,
+    ) -> BoxFuture<'_, Result<u64, StoreError>>;
+
+    /// Pending attempt rows with their events (raw JSON included), earliest due first; with
+    /// [`DueQuery::claim`], the due ones are claimed as they are handed out.
     fn due_attempts(
         &self,
         query: DueQuery,

@@ -1,7 +1,8 @@
 //! The behaviour every store backend must have: each test in [`on_every_backend!`] runs against SQLite
 //! and against PostgreSQL (see `support/mod.rs` for how the PostgreSQL tests find their database).
 //! Below them, the tests of what only one backend has: SQLite's file locks and size cap, PostgreSQL's
-//! several instances on one database and its lost connections.
+//! several instances on one database and its lost connections. `conformance/leases.rs` holds the tests
+//! of several instances running one sink.
 
 mod support;
 
@@ -681,6 +682,103 @@ mod sqlite_only {
         assert!(err.is_transient());
     }
 
+    /// A store with events 1 and 2, sink `s` at the beginning, a row for event 1 due at once, and both
+    /// the sink's lease and the row claimed by `gone` until far in the future.
+    async fn leased_by_gone(fx: &File) -> Arc<dyn EventStore> {
+        use hookline_store::outbox::{
+            AttemptState, DueQuery, NewAttempt, OutboxWrite, RowClaim, SinkClaim, SinkStart,
+        };
+        let store = open(fx, SqliteOptions::default());
+        store
+            .submit(delivery(body("m.1", "a")))
+            .unwrap()
+            .await
+            .unwrap();
+        store
+            .open_sink("s".into(), SinkStart::Beginning)
+            .await
+            .unwrap();
+        let row = NewAttempt {
+            event_id: 1,
+            conversation_key: None,
+            timestamp_ms: None,
+            attempts: 1,
+            state: AttemptState::Pending,
+            next_attempt_at_ms: Some(0),
+            last_error: None,
+        };
+        let write = OutboxWrite {
+            sink: "s".into(),
+            cursor: None,
+            new: vec![row],
+            changes: Vec::new(),
+            now_ms: 0,
+            owner: None,
+        };
+        store.save_sink_progress(write).await.unwrap();
+        let far = i64::MAX / 2;
+        let lease = SinkClaim {
+            sink: "s".into(),
+            owner: "gone".into(),
+            now_ms: 0,
+            until_ms: far,
+        };
+        assert_eq!(store.claim_sink(lease).await.unwrap(), Some(0));
+        let due = DueQuery {
+            sink: "s".into(),
+            fifo: false,
+            limit: 10,
+            claim: Some(RowClaim {
+                owner: "gone".into(),
+                now_ms: 0,
+                until_ms: far,
+            }),
+        };
+        assert_eq!(store.due_attempts(due).await.unwrap().len(), 1);
+        store
+    }
+
+    /// What `owner` gets at time 1: the sink's cursor (if it takes the lease) and the due rows it claims.
+    async fn take(store: &Arc<dyn EventStore>, owner: &str) -> (Option<i64>, usize) {
+        use hookline_store::outbox::{DueQuery, RowClaim, SinkClaim};
+        let lease = SinkClaim {
+            sink: "s".into(),
+            owner: owner.into(),
+            now_ms: 1,
+            until_ms: 30_001,
+        };
+        let due = DueQuery {
+            sink: "s".into(),
+            fifo: false,
+            limit: 10,
+            claim: Some(RowClaim {
+                owner: owner.into(),
+                now_ms: 1,
+                until_ms: 30_001,
+            }),
+        };
+        (
+            store.claim_sink(lease).await.unwrap(),
+            store.due_attempts(due).await.unwrap().len(),
+        )
+    }
+
+    #[tokio::test]
+    async fn leases_of_a_process_that_is_gone_are_cleared_when_the_file_is_opened_alone() {
+        let fx = fixture();
+        let first = leased_by_gone(&fx).await;
+        // While the first store is open, a second one respects its lease and claim.
+        let second = open(&fx, SqliteOptions::default());
+        assert_eq!(take(&second, "b").await, (None, 0));
+        second.close().await;
+        drop(second);
+        // The first goes away without releasing anything, as a killed process would.
+        first.close().await;
+        drop(first);
+        let restarted = open(&fx, SqliteOptions::default());
+        assert_eq!(take(&restarted, "c").await, (Some(0), 1));
+    }
+
     #[test]
     fn a_database_from_a_newer_hookline_is_refused_with_a_reason() {
         let fx = fixture();
@@ -725,6 +823,7 @@ mod outbox {
             new,
             changes: Vec::new(),
             now_ms: 1_000,
+            owner: None,
         }
     }
 
@@ -814,6 +913,7 @@ mod outbox {
             sink: "s".into(),
             fifo,
             limit: 10,
+            claim: None,
         };
         let all = store.due_attempts(due(false)).await.unwrap();
         let order: Vec<i64> = all.iter().map(|(a, _)| a.event_id).collect();
@@ -870,6 +970,7 @@ mod outbox {
                 sink: "a".into(),
                 fifo: false,
                 limit: 10,
+                claim: None,
             })
             .await
             .unwrap();
@@ -916,6 +1017,7 @@ mod outbox {
                 sink: "b".into(),
                 fifo: false,
                 limit: 10,
+                claim: None,
             })
             .await
             .unwrap();
@@ -965,6 +1067,9 @@ mod outbox {
         assert_eq!(store.sink_statuses().await.unwrap()[0].cursor, 0);
     }
 }
+
+#[path = "conformance/leases.rs"]
+mod leases;
 
 mod postgres_only {
     //! What only PostgreSQL has: several instances on one database, and a database that goes away.

@@ -18,10 +18,12 @@ pub enum Command {
 
 /// One line per sink that has run against the store: its cursor (the last event it dealt with), the
 /// last stored event, the lag between them, the events waiting for another attempt, the dead letters,
-/// when the next attempt is due and when the sink last saved its progress.
+/// when the next attempt is due, when the sink last saved its progress, and the instance whose worker
+/// holds the sink's lease (`-` when none does: not running, stopped, or its lease ran out).
 ///
 /// With --json, one object per line with the keys sink, cursor, head, lag, pending, dead,
-/// next_attempt_at (RFC 3339, null when nothing is pending) and updated_at.
+/// next_attempt_at (RFC 3339, null when nothing is pending), updated_at, owner (the instance that holds
+/// or last held the lease, null when released) and lease_until (RFC 3339, null when released).
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
     #[command(flatten)]
@@ -70,6 +72,8 @@ fn write_json(out: &mut dyn Write, statuses: &[SinkStatus]) -> anyhow::Result<()
             "dead": status.dead,
             "next_attempt_at": status.next_attempt_at_ms.map(rfc3339),
             "updated_at": rfc3339(status.updated_at_ms),
+            "owner": status.owner,
+            "lease_until": status.lease_until_ms.map(rfc3339),
         });
         serde_json::to_writer(&mut *out, &line).context("while writing the sinks' status")?;
         writeln!(out).context("while writing the sinks' status")?;
@@ -78,7 +82,8 @@ fn write_json(out: &mut dyn Write, statuses: &[SinkStatus]) -> anyhow::Result<()
 }
 
 /// A header and a line per sink. A pending attempt that is already due shows as "now": a retried dead
-/// letter is due at time 0, which would read as 1970.
+/// letter is due at time 0, which would read as 1970. The owner comes last: it is long and has no
+/// fixed width.
 fn write_table(out: &mut dyn Write, statuses: &[SinkStatus], now_ms: i64) -> anyhow::Result<()> {
     let width = statuses
         .iter()
@@ -88,8 +93,8 @@ fn write_table(out: &mut dyn Write, statuses: &[SinkStatus], now_ms: i64) -> any
         .max("SINK".len());
     writeln!(
         out,
-        "{:<width$}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:<24}  UPDATED",
-        "SINK", "CURSOR", "HEAD", "LAG", "PENDING", "DEAD", "NEXT ATTEMPT"
+        "{:<width$}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:<24}  {:<24}  OWNER",
+        "SINK", "CURSOR", "HEAD", "LAG", "PENDING", "DEAD", "NEXT ATTEMPT", "UPDATED"
     )
     .context("while writing the sinks' status")?;
     for status in statuses {
@@ -98,9 +103,13 @@ fn write_table(out: &mut dyn Write, statuses: &[SinkStatus], now_ms: i64) -> any
             Some(at) if at <= now_ms => "now".to_owned(),
             Some(at) => rfc3339(at),
         };
+        let owner = match (&status.owner, status.lease_until_ms) {
+            (Some(owner), Some(until)) if until > now_ms => owner.as_str(),
+            _ => "-",
+        };
         writeln!(
             out,
-            "{:<width$}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:<24}  {}",
+            "{:<width$}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:<24}  {:<24}  {}",
             status.sink,
             status.cursor,
             status.head,
@@ -109,6 +118,7 @@ fn write_table(out: &mut dyn Write, statuses: &[SinkStatus], now_ms: i64) -> any
             status.dead,
             next,
             rfc3339(status.updated_at_ms),
+            owner,
         )
         .context("while writing the sinks' status")?;
     }

@@ -9,7 +9,7 @@ use std::process::Output;
 use std::sync::Arc;
 
 use hookline_store::outbox::{
-    AttemptQuery, AttemptState, NewAttempt, OutboxWrite, SinkStart, SinkStatus,
+    AttemptQuery, AttemptState, NewAttempt, OutboxWrite, SinkClaim, SinkStart, SinkStatus,
 };
 use hookline_store::{Content, EventStore, NewDelivery, NewEvent, StoreUrl, WriterOptions};
 use serde_json::Value;
@@ -100,6 +100,7 @@ fn seed(database: &str, deliveries: i64, crm_cursor: Option<i64>) {
                     new: vec![dead(1), retry, dead(3)],
                     changes: vec![],
                     now_ms: 1_700_000_001_000,
+                    owner: None,
                 })
                 .await
                 .unwrap();
@@ -159,9 +160,10 @@ fn sinks_status_shows_each_sinks_cursor_lag_and_dead_letters() {
         "{text}"
     );
     let columns: Vec<&str> = lines[1].split_whitespace().collect();
-    // sink, cursor, head, lag, pending, dead, next attempt, updated.
+    // sink, cursor, head, lag, pending, dead, next attempt, updated, owner (no worker runs it).
     assert_eq!(columns[..6], ["crm", "3", "4", "1", "1", "2"], "{text}");
     assert!(columns[6].starts_with("2096-"), "{text}");
+    assert_eq!(columns[8..], ["-"], "{text}");
 
     let status = &json_lines(&hookline(&[
         "sinks",
@@ -186,7 +188,9 @@ fn sinks_status_shows_each_sinks_cursor_lag_and_dead_letters() {
             "pending",
             "dead",
             "next_attempt_at",
-            "updated_at"
+            "updated_at",
+            "owner",
+            "lease_until"
         ]
     );
     assert_eq!(status["sink"], "crm");
@@ -202,6 +206,96 @@ fn sinks_status_shows_each_sinks_cursor_lag_and_dead_letters() {
             .starts_with("2096-")
     );
     assert_eq!(status["updated_at"], "2023-11-14T22:13:21.000Z");
+    assert_eq!(
+        (&status["owner"], &status["lease_until"]),
+        (&Value::Null, &Value::Null)
+    );
+}
+
+/// Sinks `crm` and `audit`, run by instances whose leases last until 2096 and ran out in 2023. The store
+/// that took them stays open (with its runtime) while the returned pair lives: a SQLite file opened by no
+/// process has its leases cleared by the next one to open it.
+fn seed_leases(database: &str) -> (tokio::runtime::Runtime, Arc<dyn EventStore>) {
+    seed(database, 1, Some(2));
+    let runtime = runtime();
+    let store = runtime.block_on(async {
+        let store = open(database).await;
+        store
+            .open_sink("audit".into(), SinkStart::Beginning)
+            .await
+            .unwrap();
+        for (sink, owner, until_ms) in [
+            ("crm", "web-1-4242-beef", 4_000_000_000_000),
+            ("audit", "web-2-99-0a0a", 1_700_000_002_000),
+        ] {
+            let claim = SinkClaim {
+                sink: sink.into(),
+                owner: owner.into(),
+                now_ms: 1_700_000_001_000,
+                until_ms,
+            };
+            assert!(store.claim_sink(claim).await.unwrap().is_some());
+        }
+        store
+    });
+    (runtime, store)
+}
+
+#[test]
+fn sinks_status_shows_the_instance_holding_each_sink() {
+    let sandbox = Sandbox::new();
+    let database = sandbox.url();
+    let (runtime, store) = seed_leases(&database);
+
+    let output = hookline(&["sinks", "status", "--database", &database]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0]
+            .trim_end()
+            .ends_with("UPDATED                   OWNER"),
+        "{text}"
+    );
+    let owners: Vec<(&str, &str)> = lines[1..]
+        .iter()
+        .map(|line| {
+            let columns: Vec<&str> = line.split_whitespace().collect();
+            (columns[0], columns[columns.len() - 1])
+        })
+        .collect();
+    // A lease that ran out is nobody's: its instance stopped renewing it.
+    assert_eq!(
+        owners,
+        [("audit", "-"), ("crm", "web-1-4242-beef")],
+        "{text}"
+    );
+
+    let statuses = json_lines(&hookline(&[
+        "sinks",
+        "status",
+        "--json",
+        "--database",
+        &database,
+    ]));
+    let leases: Vec<(&Value, &Value)> = statuses
+        .iter()
+        .map(|s| (&s["owner"], &s["lease_until"]))
+        .collect();
+    assert_eq!(
+        leases,
+        [
+            (
+                &Value::from("web-2-99-0a0a"),
+                &Value::from("2023-11-14T22:13:22.000Z")
+            ),
+            (
+                &Value::from("web-1-4242-beef"),
+                &Value::from("2096-10-02T07:06:40.000Z")
+            ),
+        ]
+    );
+    runtime.block_on(store.close());
 }
 
 #[test]

@@ -5,11 +5,15 @@
 //! saves it, so nothing is attempted without being recorded, and whatever was attempted but not saved is
 //! attempted again after a restart (at-least-once; consumers dedup on the event's `webhook-id`).
 //!
+//! Several instances may run the same sinks on one database: [`lease`] keeps them from attempting the
+//! same event at the same time.
+//!
 //! [`Fanout::start_background`] runs the workers on threads of their own at a lower CPU priority (a
 //! higher `nice`): forwarding then takes the CPU that acknowledging Meta's deliveries leaves over. A sink
 //! falls behind during a burst and catches up after it, rather than every delivery waiting longer for its
 //! 200 (measured in BENCHMARKS.md, "Fan-out").
 
+pub mod lease;
 pub mod priority;
 pub mod worker;
 
@@ -19,6 +23,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+pub use lease::default_owner;
 pub use worker::{SinkObserver, Worker, WorkerOptions};
 
 /// Running sink workers.

@@ -10,11 +10,15 @@
 //!
 //! The worker only waits on its own sink, so a slow or dead sink delays nobody else: ingest never waits on
 //! a worker, and every sink has its own worker and cursor.
+//!
+//! Workers of several instances may run the same sink on one database (see [`super::lease`]): a fresh
+//! half runs only under the sink's lease, and a due half attempts only the rows it claimed.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::lease::{Lease, default_owner};
 use futures_util::StreamExt;
 use hookline_store::outbox::{
     Attempt, AttemptChange, AttemptState, DueQuery, NewAttempt, OutboxWrite, SinkStart,
@@ -44,6 +48,12 @@ pub struct WorkerOptions {
     /// Events read per pass.
     pub batch: usize,
     pub start: SinkStart,
+    /// This instance's name in the sink's lease and in row claims (default: `<hostname>-<pid>-<4 hex>`,
+    /// one per process). Workers of one sink must have different owners.
+    pub owner: String,
+    /// How long a lease or a row claim lasts without renewal: how soon another instance takes over a
+    /// sink whose instance died.
+    pub lease: Duration,
 }
 
 impl Default for WorkerOptions {
@@ -55,6 +65,8 @@ impl Default for WorkerOptions {
             concurrency: crate::config::DEFAULT_CONCURRENCY,
             batch: 256,
             start: SinkStart::End,
+            owner: default_owner(),
+            lease: Duration::from_secs(30),
         }
     }
 }
@@ -76,6 +88,9 @@ pub struct Worker {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) observer: Option<Arc<dyn SinkObserver>>,
     pub(crate) rng: fastrand::Rng,
+    pub(crate) lease: Lease,
+    /// Until when this worker holds the sink's lease, as far as it knows.
+    pub(crate) held_until: Option<i64>,
 }
 
 /// What a pass found.
@@ -84,6 +99,9 @@ enum Pass {
     More,
     /// Nothing to do until new events arrive or the next row is due.
     Idle { next_due_ms: Option<i64> },
+    /// Another instance holds the sink: nothing to do until the next row is due or it is time to look
+    /// at the lease again (new events are not this worker's business meanwhile).
+    Standby { next_due_ms: Option<i64> },
 }
 
 /// What happened to one event in a fresh batch.
@@ -103,14 +121,24 @@ impl Worker {
         store: Arc<dyn EventStore>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let name = name.into();
+        let lease = Lease {
+            store: store.clone(),
+            clock: clock.clone(),
+            sink: name.clone(),
+            owner: options.owner.clone(),
+            lease: options.lease,
+        };
         Worker {
-            name: name.into(),
+            name,
             sink,
             options,
             store,
             clock,
             observer: None,
             rng: fastrand::Rng::new(),
+            lease,
+            held_until: None,
         }
     }
 
@@ -131,15 +159,16 @@ impl Worker {
             .await
     }
 
-    /// Runs until `stop` turns true, finishing the pass in progress so what it did is saved.
+    /// Runs until `stop` turns true, finishing the pass in progress so what it did is saved, then gives
+    /// the sink's lease up for another instance to take over at once.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
-        let mut cursor = loop {
+        loop {
             match self
                 .store
                 .open_sink(self.name.clone(), self.options.start)
                 .await
             {
-                Ok(cursor) => break cursor,
+                Ok(_) => break,
                 Err(err) => {
                     tracing::warn!(sink = %self.name, error = %err, "cannot open the sink's cursor; retrying");
                     if pause(&mut stop, STORE_RETRY).await {
@@ -147,21 +176,21 @@ impl Worker {
                     }
                 }
             }
-        };
-        tracing::info!(sink = %self.name, cursor, "sink worker started");
+        }
+        tracing::info!(sink = %self.name, owner = %self.options.owner, "sink worker started");
+        // The cursor as this worker knows it: only while it holds the sink's lease.
+        let mut cursor = None;
         let mut committed = self.store.committed_events();
         loop {
-            if *stop.borrow() {
+            // A dropped stop switch stops the worker too (else every wait would end at once).
+            if *stop.borrow() || stop.has_changed().is_err() {
                 break;
             }
             committed.borrow_and_update();
             match self.pass(&mut cursor).await {
                 Ok(Pass::More) => {}
                 Ok(Pass::Idle { next_due_ms }) => {
-                    let now = self.clock.now_ms();
-                    let poll = now + POLL.as_millis() as i64;
-                    let wake = next_due_ms.map_or(poll, |due| due.min(poll));
-                    let mut sleep = self.clock.sleep_until(wake);
+                    let mut sleep = self.sleep(next_due_ms);
                     tokio::select! {
                         changed = committed.changed() => {
                             // The store is closing: only the clock or the stop can wake us now.
@@ -176,6 +205,17 @@ impl Worker {
                         _ = stop.changed() => {}
                     }
                 }
+                Ok(Pass::Standby { next_due_ms }) => {
+                    tokio::select! {
+                        () = self.sleep(next_due_ms) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+                Err(StoreError::LeaseLost { .. }) => {
+                    tracing::info!(sink = %self.name, owner = %self.options.owner, "another instance took the sink over (this worker's lease ran out); it delivers the events this pass did not save");
+                    cursor = None;
+                    self.held_until = None;
+                }
                 Err(err) => {
                     tracing::warn!(sink = %self.name, error = %err, "sink worker could not read or save its progress; retrying");
                     if pause(&mut stop, STORE_RETRY).await {
@@ -184,18 +224,70 @@ impl Worker {
                 }
             }
         }
+        self.lease.release().await;
         tracing::info!(sink = %self.name, cursor, "sink worker stopped");
     }
 
-    /// Fresh events, then due rows.
-    async fn pass(&mut self, cursor: &mut i64) -> Result<Pass, StoreError> {
-        let fresh_more = self.fresh(cursor).await?;
-        let (due_more, next_due_ms) = self.due().await?;
-        Ok(if fresh_more || due_more {
-            Pass::More
-        } else {
-            Pass::Idle { next_due_ms }
-        })
+    /// Until the next row is due, and at most [`POLL`].
+    fn sleep(&self, next_due_ms: Option<i64>) -> crate::sink::BoxFuture<'static, ()> {
+        let poll = self.clock.now_ms() + POLL.as_millis() as i64;
+        let wake = next_due_ms.map_or(poll, |due| due.min(poll));
+        self.clock.sleep_until(wake)
+    }
+
+    /// Fresh events when this worker holds the sink's lease, then due rows, while the leases are
+    /// renewed beside them.
+    async fn pass(&mut self, cursor: &mut Option<i64>) -> Result<Pass, StoreError> {
+        let holding = self.hold(cursor).await?;
+        let lease = self.lease.clone();
+        let work = async {
+            let fresh_more = match cursor.as_mut() {
+                Some(cursor) => self.fresh(cursor).await?,
+                None => false,
+            };
+            let (due_more, next_due_ms) = self.due().await?;
+            Ok(if fresh_more || due_more {
+                Pass::More
+            } else if holding {
+                Pass::Idle { next_due_ms }
+            } else {
+                Pass::Standby { next_due_ms }
+            })
+        };
+        tokio::select! {
+            done = work => done,
+            never = lease.keep(holding) => match never {},
+        }
+    }
+
+    /// Whether this worker holds the sink's lease for the coming pass: claimed (or renewed) unless a
+    /// claim made less than a third of a lease ago still holds. Sets `cursor` to the stored one when
+    /// the lease is (re)taken, and forgets it when another instance holds the sink.
+    async fn hold(&mut self, cursor: &mut Option<i64>) -> Result<bool, StoreError> {
+        let now = self.clock.now_ms();
+        if let (Some(until), Some(_)) = (self.held_until, *cursor)
+            && !self.lease.needs_renewal(until, now)
+        {
+            return Ok(true);
+        }
+        match self.lease.claim(now).await? {
+            Some(stored) => {
+                if cursor.is_none() {
+                    tracing::info!(sink = %self.name, owner = %self.options.owner, cursor = stored, "holding the sink's lease: delivering its new events");
+                }
+                *cursor = Some(stored);
+                self.held_until = Some(self.lease.until(now));
+                Ok(true)
+            }
+            None => {
+                if cursor.is_some() {
+                    tracing::info!(sink = %self.name, owner = %self.options.owner, "another instance holds the sink now; attempting only due retries here");
+                }
+                *cursor = None;
+                self.held_until = None;
+                Ok(false)
+            }
+        }
     }
 
     /// Attempts the events after the cursor; true when the batch was full (more may be waiting).
@@ -323,15 +415,17 @@ impl Worker {
     /// Attempts the rows that are due; true when more may be due at once, and when the next one is due.
     async fn due(&mut self) -> Result<(bool, Option<i64>), StoreError> {
         let batch = self.options.batch.max(1);
+        // The rows due at `now` come claimed for this worker: ready means due at that same `now`.
+        let now = self.clock.now_ms();
         let rows = self
             .store
             .due_attempts(DueQuery {
                 sink: self.name.clone(),
                 fifo: self.options.fifo,
                 limit: batch,
+                claim: Some(self.lease.row_claim(now)),
             })
             .await?;
-        let now = self.clock.now_ms();
         let (ready, later): (Vec<_>, Vec<_>) = rows
             .into_iter()
             .partition(|(row, _)| row.next_attempt_at_ms.is_some_and(|at| at <= now));
@@ -452,6 +546,7 @@ impl Worker {
                 new,
                 changes,
                 now_ms: self.clock.now_ms(),
+                owner: Some(self.options.owner.clone()),
             })
             .await?;
         if let (Some(cursor), Some(observer)) = (cursor, &self.observer) {

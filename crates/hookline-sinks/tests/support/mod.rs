@@ -1,6 +1,6 @@
 //! What the integration tests share: fixtures, stored events built without a store, a store in a
-//! temporary directory filled as ingest fills it, the secret and headers of signed requests, and waiting
-//! for a worker.
+//! temporary directory (or a schema of the PostgreSQL test database) filled as ingest fills it, the
+//! secret and headers of signed requests, and waiting for a worker.
 
 #![allow(dead_code)] // each test binary uses its own part
 
@@ -11,7 +11,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use hookline_store::outbox::{Attempt, AttemptQuery, AttemptState, SinkStatus};
 use hookline_store::sqlite::{SqliteOptions, SqliteStore};
-use hookline_store::{Content, EventQuery, EventStore, NewDelivery, NewEvent, StoredEvent};
+use hookline_store::{
+    Content, EventQuery, EventStore, NewDelivery, NewEvent, StoreUrl, StoredEvent, WriterOptions,
+};
 
 pub const START_MS: i64 = 1_767_610_000_000;
 
@@ -68,6 +70,87 @@ pub fn store() -> Store {
         _dir: dir,
         store: Arc::new(store),
     }
+}
+
+/// A schema of its own in the PostgreSQL database named by `HOOKLINE_TEST_POSTGRES_URL`, dropped with
+/// it: several stores opened on it are several instances sharing one database.
+pub struct Postgres {
+    server: String,
+    schema: String,
+}
+
+impl Postgres {
+    /// `None` (after saying why) when `HOOKLINE_TEST_POSTGRES_URL` is not set; a failure instead under
+    /// `HOOKLINE_REQUIRE_SERVICES=1`.
+    pub fn schema(test: &str) -> Option<Postgres> {
+        let server = match std::env::var("HOOKLINE_TEST_POSTGRES_URL") {
+            Ok(url) if !url.trim().is_empty() => url.trim().to_owned(),
+            _ if std::env::var("HOOKLINE_REQUIRE_SERVICES").as_deref() == Ok("1") => panic!(
+                "HOOKLINE_REQUIRE_SERVICES=1 but HOOKLINE_TEST_POSTGRES_URL is not set: start PostgreSQL \
+                 and set HOOKLINE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test"
+            ),
+            _ => {
+                eprintln!(
+                    "skipping {test}: set HOOKLINE_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run it"
+                );
+                return None;
+            }
+        };
+        Some(Postgres {
+            server,
+            schema: format!("t_{:016x}", fastrand::u64(..)),
+        })
+    }
+
+    /// One more instance on the schema (the first creates it).
+    pub async fn open(&self) -> Arc<dyn EventStore> {
+        let separator = if self.server.contains('?') { '&' } else { '?' };
+        let url = format!("{}{separator}schema={}", self.server, self.schema);
+        hookline_store::open(&StoreUrl::parse(&url).unwrap(), WriterOptions::default())
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let (server, schema) = (self.server.clone(), self.schema.clone());
+        // On a thread of its own: the test's runtime must not block.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let (client, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(connection);
+                let sql =
+                    format!("SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {schema} CASCADE");
+                if let Err(err) = client.batch_execute(&sql).await {
+                    eprintln!("could not drop test schema {schema}: {err}");
+                }
+            });
+        });
+        let _ = dropped.join();
+    }
+}
+
+/// A Messenger text message from `user` to Page 100 at `timestamp` ms.
+pub fn message(user: &str, mid: &str, timestamp: i64) -> String {
+    format!(
+        r#"{{"sender":{{"id":"{user}"}},"recipient":{{"id":"100"}},"timestamp":{timestamp},"message":{{"mid":"{mid}","text":"hello {mid}"}}}}"#
+    )
+}
+
+/// Stores one delivery holding `events` (items of a `messaging` array).
+pub async fn store_events(store: &Arc<dyn EventStore>, events: &[String]) {
+    let body = format!(
+        r#"{{"object":"page","entry":[{{"id":"100","time":1,"messaging":[{}]}}]}}"#,
+        events.join(",")
+    );
+    store_body(store, body).await;
 }
 
 /// Stores `body` as one signed delivery, its events extracted as ingest does.

@@ -8,7 +8,8 @@
 //! - [`follow`]: polls what other instances committed and projected, to raise the watches.
 //! - [`projection`]: the conversation projection's steps and reads; [`projector`]: the task that runs
 //!   them on one instance at a time.
-//! - [`read`], [`outbox`]: queries, and the sinks' cursors and attempt rows, on pooled connections.
+//! - [`read`], [`outbox`]: queries, and the sinks' cursors and attempt rows, on pooled connections;
+//!   [`lease`]: the sinks' leases and the claims on due rows, for several instances running one sink.
 //! - [`lock`]: the advisory lock keys; [`runtime`]: the store's own runtime.
 //!
 //! Every task and query of the store runs on a small runtime of its own (see [`runtime`] for why), as
@@ -19,6 +20,7 @@
 mod append;
 mod connection;
 mod follow;
+mod lease;
 mod lock;
 mod outbox;
 mod projection;
@@ -46,7 +48,7 @@ use crate::conversation::view::{Account, Conversation};
 use crate::error::StoreError;
 use crate::model::{DeliveryQuery, EventQuery, NewDelivery, StoredDelivery, StoredEvent};
 use crate::outbox::{
-    Attempt, AttemptQuery, DeadSelection, DueQuery, OutboxWrite, SinkStart, SinkStatus,
+    Attempt, AttemptQuery, DeadSelection, DueQuery, OutboxWrite, SinkClaim, SinkStart, SinkStatus,
 };
 use crate::store::{BoxFuture, EventStore, PendingCommit};
 use crate::url::{PostgresUrl, WriterOptions};
@@ -465,14 +467,41 @@ impl EventStore for PostgresStore {
     }
 
     fn save_sink_progress(&self, write: OutboxWrite) -> BoxFuture<'_, Result<(), StoreError>> {
-        self.change(move |mut client| async move { outbox::write(&mut client, &write).await })
+        let saved =
+            self.change(move |mut client| async move { outbox::write(&mut client, &write).await });
+        Box::pin(async move { saved.await? })
+    }
+
+    fn claim_sink(&self, claim: SinkClaim) -> BoxFuture<'_, Result<Option<i64>, StoreError>> {
+        let claimed = self.change(move |client| async move { lease::claim(&client, &claim).await });
+        Box::pin(async move { claimed.await? })
+    }
+
+    fn release_sink(&self, sink: String, owner: String) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.change(
+            move |mut client| async move { lease::release(&mut client, &sink, &owner).await },
+        )
+    }
+
+    fn renew_row_claims(
+        &self,
+        sink: String,
+        owner: String,
+        until_ms: i64,
+    ) -> BoxFuture<'_, Result<u64, StoreError>> {
+        self.change(move |client| async move {
+            lease::renew_rows(&client, &sink, &owner, until_ms).await
+        })
     }
 
     fn due_attempts(
         &self,
         query: DueQuery,
     ) -> BoxFuture<'_, Result<Vec<(Attempt, StoredEvent)>, StoreError>> {
-        self.read(move |client| async move { outbox::due(&client, &query).await })
+        if query.claim.is_none() {
+            return self.read(move |client| async move { outbox::due(&client, &query).await });
+        }
+        self.change(move |mut client| async move { lease::claim_due(&mut client, &query).await })
     }
 
     fn blocked_conversations(

@@ -1,4 +1,4 @@
-//! The outbox's SQL in PostgreSQL (see [`crate::outbox`]).
+//! The outbox's SQL in PostgreSQL (see [`crate::outbox`]); leases and claims are in `lease.rs`.
 //!
 //! In SQLite the single writer commits outbox changes with its next group, because SQLite has one write
 //! lock. PostgreSQL locks rows, so here each change is a transaction of its own on a pooled connection
@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 use deadpool_postgres::{GenericClient, Object, Transaction};
 use tokio_postgres::Row;
 
+use crate::error::StoreError;
 use crate::model::StoredEvent;
 use crate::outbox::{
     Attempt, AttemptChange, AttemptQuery, AttemptState, DeadSelection, DueQuery, NewAttempt,
@@ -55,6 +56,11 @@ const SAVE_CURSOR: &str = "
         last_event_id = greatest(sink_cursors.last_event_id, excluded.last_event_id),
         updated_at_ms = excluded.updated_at_ms";
 
+/// The cursor of a sink run under a lease: moved only while `$4` holds it.
+const SAVE_OWNED_CURSOR: &str = "
+    UPDATE sink_cursors SET last_event_id = greatest(last_event_id, $2), updated_at_ms = $3
+    WHERE sink = $1 AND lease_owner = $4";
+
 /// Rows are inserted in array order (`ORDINALITY`), so their ids follow the order of `new` as in SQLite.
 const INSERT_ATTEMPTS: &str = "
     INSERT INTO sink_attempts (sink, event_id, conversation_key, timestamp_ms, attempts, state,
@@ -70,44 +76,72 @@ const INSERT_ATTEMPTS: &str = "
         next_attempt_at_ms = excluded.next_attempt_at_ms, last_error = excluded.last_error,
         updated_at_ms = excluded.updated_at_ms";
 
-const DELIVERED: &str = "DELETE FROM sink_attempts WHERE id = ANY($1)";
+// A change applies to a row claimed by its owner (the last parameter) or by nobody, and ends the claim;
+// without an owner, to the row whoever claimed it.
+const DELIVERED: &str = "
+    DELETE FROM sink_attempts
+    WHERE id = ANY($1) AND ($2::text IS NULL OR claimed_by IS NULL OR claimed_by = $2)";
 
 const RETRY: &str = "
     UPDATE sink_attempts AS a SET attempts = u.attempts, next_attempt_at_ms = u.next_attempt_at_ms,
-           last_error = u.last_error, updated_at_ms = $1
+           last_error = u.last_error, updated_at_ms = $1, claimed_by = NULL, claimed_until_ms = NULL
     FROM unnest($2::int8[], $3::int8[], $4::int8[], $5::text[])
          AS u(id, attempts, next_attempt_at_ms, last_error)
-    WHERE a.id = u.id AND a.state = 'pending'";
+    WHERE a.id = u.id AND a.state = 'pending'
+      AND ($6::text IS NULL OR a.claimed_by IS NULL OR a.claimed_by = $6)";
 
 const DEAD: &str = "
     UPDATE sink_attempts AS a SET state = 'dead', attempts = u.attempts, next_attempt_at_ms = NULL,
-           last_error = u.last_error, updated_at_ms = $1
+           last_error = u.last_error, updated_at_ms = $1, claimed_by = NULL, claimed_until_ms = NULL
     FROM unnest($2::int8[], $3::int8[], $4::text[]) AS u(id, attempts, last_error)
-    WHERE a.id = u.id";
+    WHERE a.id = u.id AND ($5::text IS NULL OR a.claimed_by IS NULL OR a.claimed_by = $5)";
 
-/// Saves a sink's cursor and attempt rows in one transaction.
-pub(crate) async fn write(client: &mut Object, write: &OutboxWrite) -> Result<(), Error> {
+/// Saves a sink's cursor and attempt rows in one transaction. With an owner that no longer holds the
+/// sink's lease, rolls it all back and answers [`StoreError::LeaseLost`].
+pub(crate) async fn write(
+    client: &mut Object,
+    write: &OutboxWrite,
+) -> Result<Result<(), StoreError>, Error> {
     let tx = client.transaction().await?;
+    let sink = text(&write.sink);
     let cursor = async {
-        if let Some(cursor) = write.cursor {
-            let statement = tx.prepare_cached(SAVE_CURSOR).await?;
-            tx.execute(&statement, &[&text(&write.sink), &cursor, &write.now_ms])
-                .await?;
+        match (write.cursor, &write.owner) {
+            (None, _) => Ok(true),
+            (Some(cursor), None) => {
+                let statement = tx.prepare_cached(SAVE_CURSOR).await?;
+                tx.execute(&statement, &[&sink, &cursor, &write.now_ms])
+                    .await?;
+                Ok::<_, Error>(true)
+            }
+            (Some(cursor), Some(owner)) => {
+                let statement = tx.prepare_cached(SAVE_OWNED_CURSOR).await?;
+                let saved = tx
+                    .execute(&statement, &[&sink, &cursor, &write.now_ms, &text(owner)])
+                    .await?;
+                Ok(saved == 1)
+            }
         }
-        Ok::<_, Error>(())
     };
     // The cursor and the rows are in different tables: sent together, in one round trip.
-    tokio::try_join!(cursor, insert_attempts(&tx, write))?;
+    let (held, ()) = tokio::try_join!(cursor, insert_attempts(&tx, write))?;
+    if !held {
+        tx.rollback().await?;
+        return Ok(Err(StoreError::LeaseLost {
+            sink: write.sink.clone(),
+        }));
+    }
+    let owner = write.owner.as_deref();
     let ids: HashSet<i64> = write.changes.iter().map(change_id).collect();
     if ids.len() == write.changes.len() {
-        apply_changes(&tx, &write.changes, write.now_ms).await?;
+        apply_changes(&tx, &write.changes, write.now_ms, owner).await?;
     } else {
         // The same row changed twice: one at a time, so the last change wins as in SQLite.
         for change in &write.changes {
-            apply_changes(&tx, std::slice::from_ref(change), write.now_ms).await?;
+            apply_changes(&tx, std::slice::from_ref(change), write.now_ms, owner).await?;
         }
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(Ok(()))
 }
 
 /// Adds (or replaces) the rows of `write.new`. An event listed twice keeps the place of its first listing
@@ -172,7 +206,9 @@ async fn apply_changes(
     tx: &Transaction<'_>,
     changes: &[AttemptChange],
     now_ms: i64,
+    owner: Option<&str>,
 ) -> Result<(), Error> {
+    let owner = owner.map(text);
     let mut delivered = Vec::new();
     let (mut retry_ids, mut retry_attempts, mut retry_due, mut retry_errors) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -205,19 +241,20 @@ async fn apply_changes(
     let delivered = async {
         if !delivered.is_empty() {
             let statement = tx.prepare_cached(DELIVERED).await?;
-            tx.execute(&statement, &[&delivered]).await?;
+            tx.execute(&statement, &[&delivered, &owner]).await?;
         }
         Ok::<_, Error>(())
     };
     let retried = async {
         if !retry_ids.is_empty() {
             let statement = tx.prepare_cached(RETRY).await?;
-            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
                 &now_ms,
                 &retry_ids,
                 &retry_attempts,
                 &retry_due,
                 &retry_errors,
+                &owner,
             ];
             tx.execute(&statement, &params).await?;
         }
@@ -228,7 +265,7 @@ async fn apply_changes(
             let statement = tx.prepare_cached(DEAD).await?;
             tx.execute(
                 &statement,
-                &[&now_ms, &dead_ids, &dead_attempts, &dead_errors],
+                &[&now_ms, &dead_ids, &dead_attempts, &dead_errors, &owner],
             )
             .await?;
         }
@@ -299,13 +336,24 @@ fn attempt_row(row: &Row) -> Result<Attempt, Error> {
     })
 }
 
+/// Which pending rows of a sink [`due_sql`] reads (as in SQLite's `outbox.rs`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// Every pending row (a query without a claim).
+    All,
+    /// Rows due at `$3` that no owner but `$4` has a live claim on, locked for the claiming
+    /// transaction; rows another transaction is claiming or changing are skipped, not waited for.
+    Due,
+    /// Rows not due at `$3` that no owner but `$4` has a live claim on.
+    Later,
+}
+
 /// Pending rows of a sink, earliest due first (SQLite sorts a missing due time first, so here too),
 /// each with its event and raw JSON. With `fifo`, only the first pending row of each conversation.
-pub(crate) async fn due(
-    client: &impl GenericClient,
-    query: &DueQuery,
-) -> Result<Vec<(Attempt, StoredEvent)>, Error> {
-    let fifo = if query.fifo {
+/// Parameters: `$1` the sink, `$2` the limit, and for [`Part::Due`] and [`Part::Later`] `$3` the time
+/// and `$4` the claiming owner.
+pub(crate) fn due_sql(fifo: bool, part: Part) -> String {
+    let fifo = if fifo {
         "AND (a.conversation_key IS NULL OR NOT EXISTS (
              SELECT 1 FROM sink_attempts b
              WHERE b.sink = a.sink AND b.conversation_key = a.conversation_key AND b.state = 'pending'
@@ -313,23 +361,56 @@ pub(crate) async fn due(
     } else {
         ""
     };
-    let sql = format!(
+    let claimable =
+        "AND (a.claimed_by IS NULL OR a.claimed_by = $4 OR coalesce(a.claimed_until_ms, 0) <= $3)";
+    let (part, lock) = match part {
+        Part::All => (String::new(), ""),
+        Part::Due => (
+            format!("AND a.next_attempt_at_ms <= $3 {claimable}"),
+            "FOR UPDATE OF a SKIP LOCKED",
+        ),
+        Part::Later => (
+            format!("AND (a.next_attempt_at_ms IS NULL OR a.next_attempt_at_ms > $3) {claimable}"),
+            "",
+        ),
+    };
+    format!(
         "SELECT {ATTEMPT_COLUMNS}, {EVENT_COLUMNS_WITH_RAW}
          FROM sink_attempts a
          JOIN events e ON e.id = a.event_id
          JOIN deliveries d ON d.id = e.delivery_id
-         WHERE a.sink = $1 AND a.state = 'pending' {fifo}
+         WHERE a.sink = $1 AND a.state = 'pending' {part} {fifo}
          ORDER BY a.next_attempt_at_ms NULLS FIRST, a.id
-         LIMIT $2"
-    );
-    let statement = client.prepare_cached(&sql).await?;
-    let limit = query.limit.min(i64::MAX as usize) as i64;
-    let rows = client
-        .query(&statement, &[&text(&query.sink), &limit])
-        .await?;
+         LIMIT $2
+         {lock}"
+    )
+}
+
+/// Runs a [`due_sql`] statement.
+pub(crate) async fn due_rows(
+    client: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<(Attempt, StoredEvent)>, Error> {
+    let statement = client.prepare_cached(sql).await?;
+    let rows = client.query(&statement, params).await?;
     rows.iter()
         .map(|row| Ok((attempt_row(row)?, read::event_row_at(row, 11)?)))
         .collect()
+}
+
+/// Pending rows of a sink, unclaimed (a query without a claim).
+pub(crate) async fn due(
+    client: &impl GenericClient,
+    query: &DueQuery,
+) -> Result<Vec<(Attempt, StoredEvent)>, Error> {
+    let limit = query.limit.min(i64::MAX as usize) as i64;
+    due_rows(
+        client,
+        &due_sql(query.fifo, Part::All),
+        &[&text(&query.sink), &limit],
+    )
+    .await
 }
 
 /// Which conversations of `keys` have pending rows for `sink`, in the order (and repetition) of `keys`.
@@ -384,7 +465,8 @@ pub(crate) async fn statuses(client: &impl GenericClient) -> Result<Vec<SinkStat
                     (SELECT count(*) FROM sink_attempts a WHERE a.sink = c.sink AND a.state = 'dead'),
                     (SELECT min(next_attempt_at_ms) FROM sink_attempts a
                       WHERE a.sink = c.sink AND a.state = 'pending'),
-                    (SELECT coalesce(max(id), 0) FROM events)
+                    (SELECT coalesce(max(id), 0) FROM events),
+                    c.lease_owner, c.lease_until_ms
              FROM sink_cursors c ORDER BY c.sink",
         )
         .await?;
@@ -399,6 +481,8 @@ pub(crate) async fn statuses(client: &impl GenericClient) -> Result<Vec<SinkStat
                 dead: row.try_get::<_, i64>(4)?.max(0) as u64,
                 next_attempt_at_ms: row.try_get(5)?,
                 head: row.try_get(6)?,
+                owner: row.try_get(7)?,
+                lease_until_ms: row.try_get(8)?,
             })
         })
         .collect()

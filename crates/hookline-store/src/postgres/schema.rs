@@ -129,6 +129,12 @@ CREATE TABLE sink_attempts (
 CREATE INDEX sink_attempts_due ON sink_attempts (sink, state, next_attempt_at_ms);
 CREATE INDEX sink_attempts_conversation ON sink_attempts (sink, conversation_key, state, timestamp_ms, event_id);
 "#,
+    r#"
+-- Several instances on one database (crate::outbox): the instance holding a sink's lease, and the one
+-- that claimed a due row, each until a time after which another may take over.
+ALTER TABLE sink_cursors ADD COLUMN lease_owner TEXT COLLATE "C", ADD COLUMN lease_until_ms BIGINT;
+ALTER TABLE sink_attempts ADD COLUMN claimed_by TEXT COLLATE "C", ADD COLUMN claimed_until_ms BIGINT;
+"#,
 ];
 
 /// Why a store cannot be used with this code's schema.

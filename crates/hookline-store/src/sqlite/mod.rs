@@ -6,10 +6,14 @@
 //! - [`checkpoint`]: WAL checkpoints on their own thread, off the commit path.
 //! - [`read`]: queries on separate read-only connections.
 //! - [`projection`]: the conversation projection's steps (run by the writer) and its reads.
-//! - [`outbox`]: the sinks' cursors and attempt rows (written by the writer, read on the read connections).
+//! - [`outbox`]: the sinks' cursors and attempt rows (written by the writer, read on the read connections);
+//!   [`lease`]: the leases and claims of several instances on one database; [`presence`]: which
+//!   processes have the file open, so that leases of a process that died are cleared at once.
 
 mod checkpoint;
+mod lease;
 mod outbox;
+mod presence;
 mod projection;
 mod read;
 mod schema;
@@ -30,11 +34,11 @@ use crate::conversation::view::{Account, Conversation};
 use crate::error::StoreError;
 use crate::model::{DeliveryQuery, EventQuery, NewDelivery, StoredDelivery, StoredEvent};
 use crate::outbox::{
-    Attempt, AttemptQuery, DeadSelection, DueQuery, OutboxWrite, SinkStart, SinkStatus,
+    Attempt, AttemptQuery, DeadSelection, DueQuery, OutboxWrite, SinkClaim, SinkStart, SinkStatus,
 };
 use crate::store::{BoxFuture, EventStore, PendingCommit};
 use crate::url::WriterOptions;
-use outbox::OutboxOp;
+use outbox::{Answer, OutboxOp};
 use read::Readers;
 use writer::{Job, Writer};
 
@@ -72,6 +76,7 @@ pub struct SqliteStore {
     readers: Arc<Readers>,
     committed: watch::Receiver<i64>,
     projected: watch::Receiver<i64>,
+    _presence: presence::Presence,
 }
 
 impl SqliteStore {
@@ -82,6 +87,7 @@ impl SqliteStore {
             message: err.to_string(),
         };
         let conn = open_writer(path, &options).map_err(fail)?;
+        let presence = presence::Presence::enter(path, &conn);
         let mut writer = Writer::new(conn, options.writer.max_batch).map_err(fail)?;
         writer.observer = options.writer.observer.clone();
         writer.project = options.writer.project;
@@ -115,6 +121,7 @@ impl SqliteStore {
             readers: Arc::new(Readers::new(path.to_owned(), options.busy_timeout)),
             committed,
             projected,
+            _presence: presence,
         })
     }
 
@@ -139,11 +146,22 @@ impl SqliteStore {
     }
 
     /// Hands an outbox change to the writer, which commits it with the next group.
-    fn outbox(&self, op: OutboxOp) -> BoxFuture<'_, Result<i64, StoreError>> {
+    fn outbox(&self, op: OutboxOp) -> BoxFuture<'_, Result<Answer, StoreError>> {
         Box::pin(async move {
             let (reply, receiver) = oneshot::channel();
             self.send(Job::Outbox { op, reply })?;
             receiver.await.unwrap_or(Err(StoreError::Closed))
+        })
+    }
+
+    /// [`Self::outbox`] for a change that answers a cursor or a count.
+    fn outbox_number(&self, op: OutboxOp) -> BoxFuture<'_, Result<i64, StoreError>> {
+        let done = self.outbox(op);
+        Box::pin(async move {
+            match done.await? {
+                Answer::Number(n) => Ok(n),
+                other => Err(unexpected(&other)),
+            }
         })
     }
 
@@ -157,6 +175,13 @@ impl SqliteStore {
                 .await
                 .map_err(StoreError::query)?
         })
+    }
+}
+
+/// The writer answered an outbox change with the wrong kind of answer (a bug).
+fn unexpected(answer: &Answer) -> StoreError {
+    StoreError::Query {
+        message: format!("unexpected answer from the writer: {answer:?}"),
     }
 }
 
@@ -309,19 +334,64 @@ impl EventStore for SqliteStore {
     }
 
     fn open_sink(&self, sink: String, start: SinkStart) -> BoxFuture<'_, Result<i64, StoreError>> {
-        self.outbox(OutboxOp::Open { sink, start })
+        self.outbox_number(OutboxOp::Open { sink, start })
     }
 
     fn save_sink_progress(&self, write: OutboxWrite) -> BoxFuture<'_, Result<(), StoreError>> {
-        let saved = self.outbox(OutboxOp::Write(write));
+        let saved = self.outbox_number(OutboxOp::Write(write));
         Box::pin(async move { saved.await.map(drop) })
+    }
+
+    fn claim_sink(&self, claim: SinkClaim) -> BoxFuture<'_, Result<Option<i64>, StoreError>> {
+        let claimed = self.outbox(OutboxOp::Claim(claim));
+        Box::pin(async move {
+            match claimed.await? {
+                Answer::Claimed(cursor) => Ok(cursor),
+                other => Err(unexpected(&other)),
+            }
+        })
+    }
+
+    fn release_sink(&self, sink: String, owner: String) -> BoxFuture<'_, Result<(), StoreError>> {
+        let released = self.outbox_number(OutboxOp::Release { sink, owner });
+        Box::pin(async move { released.await.map(drop) })
+    }
+
+    fn renew_row_claims(
+        &self,
+        sink: String,
+        owner: String,
+        until_ms: i64,
+    ) -> BoxFuture<'_, Result<u64, StoreError>> {
+        let renewed = self.outbox_number(OutboxOp::RenewRows {
+            sink,
+            owner,
+            until_ms,
+        });
+        Box::pin(async move { renewed.await.map(|n| n.max(0) as u64) })
     }
 
     fn due_attempts(
         &self,
         query: DueQuery,
     ) -> BoxFuture<'_, Result<Vec<(Attempt, StoredEvent)>, StoreError>> {
-        self.read(move |conn| outbox::due(conn, &query))
+        if query.claim.is_none() {
+            return self.read(move |conn| outbox::due(conn, &query));
+        }
+        Box::pin(async move {
+            // Claiming writes, so it is the writer's; but when nothing is due there is nothing to claim.
+            let peek = query.clone();
+            if let Some(later) = self
+                .read(move |conn| lease::nothing_due(conn, &peek))
+                .await?
+            {
+                return Ok(later);
+            }
+            match self.outbox(OutboxOp::ClaimDue(query)).await? {
+                Answer::Rows(rows) => Ok(rows),
+                other => Err(unexpected(&other)),
+            }
+        })
     }
 
     fn blocked_conversations(
@@ -344,12 +414,12 @@ impl EventStore for SqliteStore {
     }
 
     fn retry_dead(&self, selection: DeadSelection) -> BoxFuture<'_, Result<u64, StoreError>> {
-        let done = self.outbox(OutboxOp::RequeueDead { selection });
+        let done = self.outbox_number(OutboxOp::RequeueDead { selection });
         Box::pin(async move { done.await.map(|n| n.max(0) as u64) })
     }
 
     fn drop_dead(&self, selection: DeadSelection) -> BoxFuture<'_, Result<u64, StoreError>> {
-        let done = self.outbox(OutboxOp::DropDead { selection });
+        let done = self.outbox_number(OutboxOp::DropDead { selection });
         Box::pin(async move { done.await.map(|n| n.max(0) as u64) })
     }
 }

@@ -1,14 +1,16 @@
 //! The outbox's SQL (see [`crate::outbox`]): writes, applied by the writer thread inside its group
-//! transaction, and reads, on the read connections.
+//! transaction, and reads, on the read connections. Leases and claims are in `lease.rs`.
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params, params_from_iter};
 
+use crate::error::StoreError;
 use crate::model::StoredEvent;
 use crate::outbox::{
     Attempt, AttemptChange, AttemptQuery, AttemptState, DeadSelection, DueQuery, OutboxWrite,
-    SinkStart, SinkStatus,
+    SinkClaim, SinkStart, SinkStatus,
 };
+use crate::sqlite::lease;
 
 /// A change to the outbox, run by the writer.
 #[derive(Debug)]
@@ -19,6 +21,21 @@ pub(crate) enum OutboxOp {
         start: SinkStart,
     },
     Write(OutboxWrite),
+    /// Takes or renews a sink's lease; answers the cursor, or none while another owner holds it.
+    Claim(SinkClaim),
+    /// Gives up an owner's lease on a sink and its claims on the sink's rows.
+    Release {
+        sink: String,
+        owner: String,
+    },
+    /// Extends an owner's claims on a sink's rows; answers how many.
+    RenewRows {
+        sink: String,
+        owner: String,
+        until_ms: i64,
+    },
+    /// Claims the due rows of a query with a claim; answers them, then the rows not due yet.
+    ClaimDue(DueQuery),
     /// Makes dead letters pending again, due at once, with a fresh schedule; answers how many.
     RequeueDead {
         selection: DeadSelection,
@@ -29,11 +46,38 @@ pub(crate) enum OutboxOp {
     },
 }
 
-/// Applies `op` within the writer's transaction.
-pub(crate) fn apply(tx: &Connection, op: &OutboxOp, now_ms: i64) -> rusqlite::Result<i64> {
+/// What an [`OutboxOp`] answers.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// A cursor or a count.
+    Number(i64),
+    Claimed(Option<i64>),
+    Rows(Vec<(Attempt, StoredEvent)>),
+}
+
+/// Applies `op` within the writer's transaction. The outer error is the database's; the inner one a
+/// refusal (a lost lease), after which the caller rolls back what `op` did.
+pub(crate) fn apply(
+    tx: &Connection,
+    op: &OutboxOp,
+    now_ms: i64,
+) -> rusqlite::Result<Result<Answer, StoreError>> {
+    let number = |n: usize| Ok(Answer::Number(n as i64));
     match op {
-        OutboxOp::Open { sink, start } => open(tx, sink, *start, now_ms),
-        OutboxOp::Write(write) => self::write(tx, write).map(|()| 0),
+        OutboxOp::Open { sink, start } => {
+            open(tx, sink, *start, now_ms).map(|c| Ok(Answer::Number(c)))
+        }
+        OutboxOp::Write(write) => {
+            self::write(tx, write).map(|saved| saved.map(|()| Answer::Number(0)))
+        }
+        OutboxOp::Claim(claim) => lease::claim(tx, claim).map(|c| c.map(Answer::Claimed)),
+        OutboxOp::Release { sink, owner } => lease::release(tx, sink, owner).map(|()| number(0)),
+        OutboxOp::RenewRows {
+            sink,
+            owner,
+            until_ms,
+        } => lease::renew_rows(tx, sink, owner, *until_ms).map(number),
+        OutboxOp::ClaimDue(query) => lease::claim_due(tx, query).map(|rows| Ok(Answer::Rows(rows))),
         OutboxOp::RequeueDead { selection } => {
             // Due at once whatever the worker's clock says: 0 is before any time it can have.
             let (clause, values) = selected(selection);
@@ -43,12 +87,12 @@ pub(crate) fn apply(tx: &Connection, op: &OutboxOp, now_ms: i64) -> rusqlite::Re
             );
             let mut all = vec![Value::Integer(now_ms)];
             all.extend(values);
-            tx.execute(&sql, params_from_iter(all)).map(|n| n as i64)
+            tx.execute(&sql, params_from_iter(all)).map(number)
         }
         OutboxOp::DropDead { selection } => {
             let (clause, values) = selected(selection);
             let sql = format!("DELETE FROM sink_attempts WHERE state = 'dead'{clause}");
-            tx.execute(&sql, params_from_iter(values)).map(|n| n as i64)
+            tx.execute(&sql, params_from_iter(values)).map(number)
         }
     }
 }
@@ -72,14 +116,31 @@ fn open(tx: &Connection, sink: &str, start: SinkStart, now_ms: i64) -> rusqlite:
     )
 }
 
-fn write(tx: &Connection, write: &OutboxWrite) -> rusqlite::Result<()> {
-    if let Some(cursor) = write.cursor {
-        tx.prepare_cached(
-            "INSERT INTO sink_cursors (sink, last_event_id, updated_at_ms) VALUES (?1, ?2, ?3)
-             ON CONFLICT (sink) DO UPDATE SET last_event_id = max(last_event_id, excluded.last_event_id),
-                                              updated_at_ms = excluded.updated_at_ms",
-        )?
-        .execute(params![write.sink, cursor, write.now_ms])?;
+/// Saves a sink's progress; with an owner, refuses (writing nothing) once another instance has the lease.
+fn write(tx: &Connection, write: &OutboxWrite) -> rusqlite::Result<Result<(), StoreError>> {
+    match (write.cursor, &write.owner) {
+        (None, _) => {}
+        (Some(cursor), None) => {
+            tx.prepare_cached(
+                "INSERT INTO sink_cursors (sink, last_event_id, updated_at_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (sink) DO UPDATE SET last_event_id = max(last_event_id, excluded.last_event_id),
+                                                  updated_at_ms = excluded.updated_at_ms",
+            )?
+            .execute(params![write.sink, cursor, write.now_ms])?;
+        }
+        (Some(cursor), Some(owner)) => {
+            let saved = tx
+                .prepare_cached(
+                    "UPDATE sink_cursors SET last_event_id = max(last_event_id, ?2), updated_at_ms = ?3
+                     WHERE sink = ?1 AND lease_owner = ?4",
+                )?
+                .execute(params![write.sink, cursor, write.now_ms, owner])?;
+            if saved == 0 {
+                return Ok(Err(StoreError::LeaseLost {
+                    sink: write.sink.clone(),
+                }));
+            }
+        }
     }
     let mut insert = tx.prepare_cached(
         "INSERT INTO sink_attempts (sink, event_id, conversation_key, timestamp_ms, attempts, state,
@@ -103,11 +164,16 @@ fn write(tx: &Connection, write: &OutboxWrite) -> rusqlite::Result<()> {
             write.now_ms,
         ])?;
     }
+    // A change applies to a row claimed by its owner or by nobody, and ends the claim.
+    let owner = write.owner.as_deref();
     for change in &write.changes {
         match change {
             AttemptChange::Delivered { id } => {
-                tx.prepare_cached("DELETE FROM sink_attempts WHERE id = ?1")?
-                    .execute([id])?;
+                tx.prepare_cached(
+                    "DELETE FROM sink_attempts
+                     WHERE id = ?1 AND (?2 IS NULL OR claimed_by IS NULL OR claimed_by = ?2)",
+                )?
+                .execute(params![id, owner])?;
             }
             AttemptChange::Retry {
                 id,
@@ -117,9 +183,18 @@ fn write(tx: &Connection, write: &OutboxWrite) -> rusqlite::Result<()> {
             } => {
                 tx.prepare_cached(
                     "UPDATE sink_attempts SET attempts = ?2, next_attempt_at_ms = ?3, last_error = ?4,
-                            updated_at_ms = ?5 WHERE id = ?1 AND state = 'pending'",
+                            updated_at_ms = ?5, claimed_by = NULL, claimed_until_ms = NULL
+                     WHERE id = ?1 AND state = 'pending'
+                       AND (?6 IS NULL OR claimed_by IS NULL OR claimed_by = ?6)",
                 )?
-                .execute(params![id, attempts, next_attempt_at_ms, error, write.now_ms])?;
+                .execute(params![
+                    id,
+                    attempts,
+                    next_attempt_at_ms,
+                    error,
+                    write.now_ms,
+                    owner
+                ])?;
             }
             AttemptChange::Dead {
                 id,
@@ -128,13 +203,14 @@ fn write(tx: &Connection, write: &OutboxWrite) -> rusqlite::Result<()> {
             } => {
                 tx.prepare_cached(
                     "UPDATE sink_attempts SET state = 'dead', attempts = ?2, next_attempt_at_ms = NULL,
-                            last_error = ?3, updated_at_ms = ?4 WHERE id = ?1",
+                            last_error = ?3, updated_at_ms = ?4, claimed_by = NULL, claimed_until_ms = NULL
+                     WHERE id = ?1 AND (?5 IS NULL OR claimed_by IS NULL OR claimed_by = ?5)",
                 )?
-                .execute(params![id, attempts, error, write.now_ms])?;
+                .execute(params![id, attempts, error, write.now_ms, owner])?;
             }
         }
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// ` AND ...` for a dead-letter selection, with its parameters.
@@ -174,13 +250,23 @@ fn attempt_row(row: &Row<'_>) -> rusqlite::Result<Attempt> {
     })
 }
 
+/// Which pending rows of a sink [`due`] reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// Every pending row (a query without a claim).
+    All,
+    /// Rows due at `?3` that no owner but `?4` has a live claim on.
+    Due,
+    /// Rows not due at `?3` that no owner but `?4` has a live claim on.
+    Later,
+}
+
 /// Pending rows of a sink, earliest due first, each with its event (and raw JSON). With `fifo`, only
 /// the first pending row of each conversation: the others wait until it is delivered or dead.
-pub(crate) fn due(
-    conn: &Connection,
-    query: &DueQuery,
-) -> rusqlite::Result<Vec<(Attempt, StoredEvent)>> {
-    let fifo = if query.fifo {
+/// Parameters: `?1` the sink, `?2` the limit, and for [`Part::Due`] and [`Part::Later`] `?3` the time
+/// and `?4` the claiming owner.
+pub(crate) fn due_sql(fifo: bool, part: Part) -> String {
+    let fifo = if fifo {
         "AND (a.conversation_key IS NULL OR NOT EXISTS (
              SELECT 1 FROM sink_attempts b
              WHERE b.sink = a.sink AND b.conversation_key = a.conversation_key AND b.state = 'pending'
@@ -188,21 +274,50 @@ pub(crate) fn due(
     } else {
         ""
     };
-    let sql = format!(
+    let claimable =
+        "AND (a.claimed_by IS NULL OR a.claimed_by = ?4 OR coalesce(a.claimed_until_ms, 0) <= ?3)";
+    let part = match part {
+        Part::All => String::new(),
+        Part::Due => format!("AND a.next_attempt_at_ms <= ?3 {claimable}"),
+        Part::Later => {
+            format!("AND (a.next_attempt_at_ms IS NULL OR a.next_attempt_at_ms > ?3) {claimable}")
+        }
+    };
+    format!(
         "SELECT {ATTEMPT_COLUMNS}, {events}
          FROM sink_attempts a
          JOIN events e ON e.id = a.event_id
          JOIN deliveries d ON d.id = e.delivery_id
-         WHERE a.sink = ?1 AND a.state = 'pending' {fifo}
+         WHERE a.sink = ?1 AND a.state = 'pending' {part} {fifo}
          ORDER BY a.next_attempt_at_ms, a.id
          LIMIT ?2",
         events = super::read::EVENT_COLUMNS_WITH_RAW,
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![query.sink, query.limit as i64], |row| {
+    )
+}
+
+/// Runs a [`due_sql`] statement.
+pub(crate) fn due_rows(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<(Attempt, StoredEvent)>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, |row| {
         Ok((attempt_row(row)?, super::read::event_row_at(row, 11)?))
     })?;
     rows.collect()
+}
+
+/// Pending rows of a sink, unclaimed (a query without a claim).
+pub(crate) fn due(
+    conn: &Connection,
+    query: &DueQuery,
+) -> rusqlite::Result<Vec<(Attempt, StoredEvent)>> {
+    due_rows(
+        conn,
+        &due_sql(query.fifo, Part::All),
+        params![query.sink, query.limit.min(i64::MAX as usize) as i64],
+    )
 }
 
 /// Which conversations of `keys` have pending rows for `sink` (their new events must wait in line).
@@ -252,7 +367,8 @@ pub(crate) fn statuses(conn: &Connection) -> rusqlite::Result<Vec<SinkStatus>> {
                 (SELECT count(*) FROM sink_attempts a WHERE a.sink = c.sink AND a.state = 'pending'),
                 (SELECT count(*) FROM sink_attempts a WHERE a.sink = c.sink AND a.state = 'dead'),
                 (SELECT min(next_attempt_at_ms) FROM sink_attempts a
-                  WHERE a.sink = c.sink AND a.state = 'pending')
+                  WHERE a.sink = c.sink AND a.state = 'pending'),
+                c.lease_owner, c.lease_until_ms
          FROM sink_cursors c ORDER BY c.sink",
     )?;
     let rows = stmt.query_map([], |row| {
@@ -263,6 +379,8 @@ pub(crate) fn statuses(conn: &Connection) -> rusqlite::Result<Vec<SinkStatus>> {
             pending: row.get::<_, i64>(3)?.max(0) as u64,
             dead: row.get::<_, i64>(4)?.max(0) as u64,
             next_attempt_at_ms: row.get(5)?,
+            owner: row.get(6)?,
+            lease_until_ms: row.get(7)?,
             head,
         })
     })?;

@@ -135,6 +135,14 @@ CREATE TABLE sink_attempts (
 CREATE INDEX sink_attempts_due ON sink_attempts (sink, state, next_attempt_at_ms);
 CREATE INDEX sink_attempts_conversation ON sink_attempts (sink, conversation_key, state, timestamp_ms, event_id);
 "#,
+    r#"
+-- Several instances on one database (crate::outbox): the instance holding a sink's lease, and the one
+-- that claimed a due row, each until a time after which another may take over.
+ALTER TABLE sink_cursors ADD COLUMN lease_owner TEXT;
+ALTER TABLE sink_cursors ADD COLUMN lease_until_ms INTEGER;
+ALTER TABLE sink_attempts ADD COLUMN claimed_by TEXT;
+ALTER TABLE sink_attempts ADD COLUMN claimed_until_ms INTEGER;
+"#,
 ];
 
 /// Applies the migrations the database does not have yet, each in its own transaction.

@@ -20,7 +20,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::error::StoreError;
 use crate::model::{Appended, Content, NewDelivery, NewEvent, Outcome};
-use crate::sqlite::outbox::{self, OutboxOp};
+use crate::sqlite::outbox::{self, Answer, OutboxOp};
 use crate::sqlite::projection;
 use crate::store::{CommitObserver, CommitStats};
 
@@ -44,7 +44,7 @@ pub(crate) enum Job {
 }
 
 type Reply = oneshot::Sender<Result<Appended, StoreError>>;
-pub(crate) type OutboxReply = oneshot::Sender<Result<i64, StoreError>>;
+pub(crate) type OutboxReply = oneshot::Sender<Result<Answer, StoreError>>;
 
 pub(crate) struct Writer {
     pub conn: Connection,
@@ -260,14 +260,14 @@ impl Writer {
     /// Writes deliveries in one transaction. The next ids advance only once it is committed, so a failed
     /// transaction leaves nothing behind.
     ///
-    /// Each outbox change runs in a savepoint of its own after the deliveries, so one that fails (and
-    /// answers its error) leaves the deliveries and the other changes to commit.
+    /// Each outbox change runs in a savepoint of its own after the deliveries, so one that fails or is
+    /// refused (and answers its error) leaves the deliveries and the other changes to commit.
     #[allow(clippy::type_complexity)]
     fn write<'d>(
         &mut self,
         deliveries: impl Iterator<Item = &'d NewDelivery>,
         ops: &[&OutboxOp],
-    ) -> rusqlite::Result<(Vec<Appended>, Vec<Result<i64, StoreError>>)> {
+    ) -> rusqlite::Result<(Vec<Appended>, Vec<Result<Answer, StoreError>>)> {
         let mut tx = Transaction::new(&mut self.conn, TransactionBehavior::Immediate)?;
         let mut ids = self.next;
         let mut appended = Vec::new();
@@ -279,9 +279,13 @@ impl Writer {
         for op in ops {
             let savepoint = tx.savepoint()?;
             match outbox::apply(&savepoint, op, now) {
-                Ok(answer) => {
+                Ok(Ok(answer)) => {
                     savepoint.commit()?;
                     applied.push(Ok(answer));
+                }
+                Ok(Err(refused)) => {
+                    drop(savepoint);
+                    applied.push(Err(refused));
                 }
                 Err(err) => {
                     drop(savepoint);

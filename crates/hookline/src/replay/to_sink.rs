@@ -129,6 +129,7 @@ async fn queue(
                     new: rows,
                     changes: vec![],
                     now_ms: now_ms(),
+                    owner: None,
                 })
                 .await
                 .with_context(|| {
