@@ -436,6 +436,7 @@ mod tests {
         let crm = &loaded.sinks[0];
         assert_eq!(crm.kinds, ["message", "postback"]);
         assert_eq!(crm.concurrency, Some(16));
+        assert_eq!(crm.lease.as_deref(), Some("30s"));
         assert_eq!(loaded.sinks[1].stream.as_deref(), Some("HOOKLINE"));
     }
 }

@@ -46,13 +46,15 @@ pub(crate) fn worker(
 
 /// The worker settings of a sink section (already validated).
 pub(crate) fn options(sink: &SinkConfig) -> anyhow::Result<WorkerOptions> {
+    let default = WorkerOptions::default();
     Ok(WorkerOptions {
+        lease: sink.lease()?.unwrap_or(default.lease),
         filter: sink.filter(),
         schedule: sink.schedule()?,
         fifo: sink.fifo,
         concurrency: sink.concurrency(),
         start: sink.start_at()?,
-        ..WorkerOptions::default()
+        ..default
     })
 }
 

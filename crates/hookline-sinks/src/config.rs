@@ -76,6 +76,10 @@ pub struct SinkConfig {
     /// `"end"` (default: only events stored from the first start on) or `"beginning"` (every stored event).
     #[serde(default)]
     pub start: Option<String>,
+    /// With several instances on one database: how long an instance's hold on the sink lasts without
+    /// renewal, so how soon another takes over after it died, e.g. `"30s"`.
+    #[serde(default)]
+    pub lease: Option<String>,
 }
 
 /// A sink section that cannot be used, with what to change.
@@ -121,6 +125,7 @@ impl SinkConfig {
         }
         self.schedule()?;
         self.timeouts()?;
+        self.lease()?;
         self.start_at()?;
         self.check(self.concurrency != Some(0), || {
             "concurrency must be at least 1".into()
@@ -175,6 +180,11 @@ impl SinkConfig {
                 .duration("timeout", self.timeout.as_deref())?
                 .unwrap_or(default.total),
         })
+    }
+
+    /// The lease length, `None` for the worker's default (30 s).
+    pub fn lease(&self) -> Result<Option<Duration>, SinkConfigError> {
+        self.duration("lease", self.lease.as_deref())
     }
 
     pub fn start_at(&self) -> Result<SinkStart, SinkConfigError> {
@@ -383,6 +393,13 @@ mod tests {
                 url = "nats://x"
                 timeout = "0s""#,
                 "more than zero",
+            ),
+            (
+                r#"name = "crm"
+                type = "nats"
+                url = "nats://x"
+                lease = "soon""#,
+                "lease = \"soon\" is not a duration",
             ),
             (
                 r#"name = "crm"

@@ -7,14 +7,13 @@
 
 mod support;
 
-use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use hookline_store::StoreUrl;
 use serde_json::Value;
-use support::{Sandbox, hookline, hookline_command};
+use support::{PostgresSchema, Sandbox, hookline, hookline_command};
 
 /// The schema version this build writes, as the store reports it for a URL of that backend.
 fn current(url: &str) -> u32 {
@@ -394,100 +393,6 @@ fn a_password_in_the_url_is_never_printed() {
     let (out_m, err_m) = failed(&hookline(&["migrate", "--database", url]));
     for text in [out, err, out_m, err_m] {
         assert!(!text.contains("pw-never-shown"), "{text}");
-    }
-}
-
-/// A schema of its own on the PostgreSQL server of `HOOKLINE_TEST_POSTGRES_URL`, dropped on drop.
-struct PostgresSchema {
-    server: String,
-    schema: String,
-}
-
-impl PostgresSchema {
-    /// `None` (after saying why) when no server is configured.
-    fn new(test: &str) -> Option<PostgresSchema> {
-        let server = match std::env::var("HOOKLINE_TEST_POSTGRES_URL") {
-            Ok(url) if !url.trim().is_empty() => url.trim().to_owned(),
-            _ if std::env::var("HOOKLINE_REQUIRE_SERVICES").as_deref() == Ok("1") => panic!(
-                "HOOKLINE_REQUIRE_SERVICES=1 but HOOKLINE_TEST_POSTGRES_URL is not set: start \
-                 PostgreSQL and set HOOKLINE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test"
-            ),
-            _ => {
-                eprintln!(
-                    "skipping {test}: set HOOKLINE_TEST_POSTGRES_URL (e.g. \
-                     postgres://postgres@127.0.0.1:5432/test) to run it"
-                );
-                return None;
-            }
-        };
-        let random = std::collections::hash_map::RandomState::new()
-            .build_hasher()
-            .finish();
-        Some(PostgresSchema {
-            server,
-            schema: format!("t_{random:016x}"),
-        })
-    }
-
-    fn url(&self) -> String {
-        let separator = if self.server.contains('?') { '&' } else { '?' };
-        format!("{}{separator}schema={}", self.server, self.schema)
-    }
-
-    /// Runs `sql` with `psql` (not through hookline) and returns its unaligned output.
-    fn psql(&self, sql: &str) -> String {
-        self.try_psql(sql)
-            .unwrap_or_else(|err| panic!("psql {sql:?}: {err}"))
-    }
-
-    fn try_psql(&self, sql: &str) -> Result<String, String> {
-        // psql knows libpq's options, not hookline's own.
-        let (base, query) = self.server.split_once('?').unwrap_or((&self.server, ""));
-        let kept: Vec<&str> = query
-            .split('&')
-            .filter(|pair| !pair.is_empty() && !pair.starts_with("pool_size="))
-            .collect();
-        let conninfo = if kept.is_empty() {
-            base.to_owned()
-        } else {
-            format!("{base}?{}", kept.join("&"))
-        };
-        let output = Command::new("psql")
-            .args([
-                "-X",
-                "-q",
-                "-A",
-                "-t",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-c",
-                sql,
-                &conninfo,
-            ])
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|err| format!("cannot run psql (the PostgreSQL client): {err}"))?;
-        if !output.status.success() {
-            return Err(stderr(&output));
-        }
-        Ok(stdout(&output).trim().to_owned())
-    }
-
-    fn exists(&self) -> bool {
-        let sql = format!(
-            "SELECT count(*) FROM pg_namespace WHERE nspname = '{}'",
-            self.schema
-        );
-        self.psql(&sql) == "1"
-    }
-}
-
-impl Drop for PostgresSchema {
-    fn drop(&mut self) {
-        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema);
-        if let Err(err) = self.try_psql(&sql) {
-            eprintln!("could not drop test schema {}: {err}", self.schema);
-        }
     }
 }
 
