@@ -4,9 +4,9 @@
 //! several instances on one database and its lost connections. `conformance/leases.rs` holds the tests
 //! of several instances running one sink.
 
-mod support;
 #[path = "support/proxy.rs"]
 mod proxy;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
