@@ -6,6 +6,7 @@
 
 #[path = "support/proxy.rs"]
 mod proxy;
+#[macro_use]
 mod support;
 
 use std::sync::Arc;
@@ -18,31 +19,6 @@ use hookline_store::{
     WriterOptions,
 };
 use support::Fixture;
-
-/// One test module per backend, each with a `#[tokio::test]` per listed case (an `async fn(&Fixture)`).
-macro_rules! on_every_backend {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(&super::Fixture::sqlite()).await;
-                }
-            )*
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    if let Some(fx) = super::Fixture::postgres(stringify!($case)) {
-                        super::$case(&fx).await;
-                    }
-                }
-            )*
-        }
-    };
-}
 
 on_every_backend!(
     a_committed_delivery_lists_its_events_with_their_raw_json,

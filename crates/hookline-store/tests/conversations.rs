@@ -2,6 +2,7 @@
 //! the order or repetition of deliveries (Meta delivers late, twice and out of order). Every test runs
 //! against SQLite and against PostgreSQL (see `support/mod.rs`).
 
+#[macro_use]
 mod support;
 
 use std::path::PathBuf;
@@ -15,31 +16,6 @@ use hookline_store::conversation::fold::fold;
 use hookline_store::{Content, EventStore, NewDelivery, NewEvent, WriterOptions};
 use proptest::prelude::*;
 use support::Fixture;
-
-/// One test module per backend, each with a `#[tokio::test]` per listed case (an `async fn(&Fixture)`).
-macro_rules! on_every_backend {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(&super::Fixture::sqlite()).await;
-                }
-            )*
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    if let Some(fx) = super::Fixture::postgres(stringify!($case)) {
-                        super::$case(&fx).await;
-                    }
-                }
-            )*
-        }
-    };
-}
 
 on_every_backend!(
     every_fixture_lands_in_a_conversation_with_its_messages,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use support::{Sandbox, Server, client, hookline_json};
+use support::{Sandbox, Server, at_sink, client, hookline_json};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -93,19 +93,6 @@ async fn post_until_killed(
         }
     }
     acked
-}
-
-/// What the sink received: per `webhook-id`, the dedup keys of the bodies sent with it, and how many.
-async fn at_sink(sink: &MockServer) -> (HashMap<String, HashSet<String>>, usize) {
-    let requests = sink.received_requests().await.unwrap();
-    let mut by_id: HashMap<String, HashSet<String>> = HashMap::new();
-    for request in &requests {
-        let id = request.headers["webhook-id"].to_str().unwrap().to_owned();
-        let event: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
-        let key = event["dedup_key"].as_str().unwrap().to_owned();
-        by_id.entry(id).or_default().insert(key);
-    }
-    (by_id, requests.len())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -142,3 +142,29 @@ pub async fn connect(url: &str) -> tokio_postgres::Client {
 fn separator(url: &str) -> char {
     if url.contains('?') { '&' } else { '?' }
 }
+
+/// One test module per backend, each with a `#[tokio::test]` per listed case (an `async fn(&Fixture)`);
+/// the invoking file has `Fixture` in scope.
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(&super::Fixture::sqlite()).await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    if let Some(fx) = super::Fixture::postgres(stringify!($case)) {
+                        super::$case(&fx).await;
+                    }
+                }
+            )*
+        }
+    };
+}

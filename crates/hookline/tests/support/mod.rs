@@ -5,6 +5,7 @@
 //! Each test binary uses a part of this, so the rest is dead code there.
 #![allow(dead_code)]
 
+use std::collections::{HashMap, HashSet};
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -385,4 +386,17 @@ impl Drop for PostgresSchema {
             eprintln!("could not drop test schema {}: {err}", self.schema);
         }
     }
+}
+
+/// What the sink received: per `webhook-id`, the dedup keys of the bodies sent with it, and how many.
+pub async fn at_sink(sink: &wiremock::MockServer) -> (HashMap<String, HashSet<String>>, usize) {
+    let requests = sink.received_requests().await.unwrap();
+    let mut by_id: HashMap<String, HashSet<String>> = HashMap::new();
+    for request in &requests {
+        let id = request.headers["webhook-id"].to_str().unwrap().to_owned();
+        let event: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        let key = event["dedup_key"].as_str().unwrap().to_owned();
+        by_id.entry(id).or_default().insert(key);
+    }
+    (by_id, requests.len())
 }
