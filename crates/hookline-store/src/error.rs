@@ -31,6 +31,15 @@ pub enum StoreError {
     /// The database could not be opened or migrated.
     #[error("cannot open the store at {location}: {message}")]
     Open { location: String, message: String },
+    /// The database's schema is not the one this hookline writes: `found` is behind `expected` and the
+    /// store was opened with migrations off, or `found` is ahead (written by a newer hookline). Versions
+    /// count the migrations applied.
+    #[error("cannot open the store at {location}: {}", schema_refusal(*.found, *.expected))]
+    Schema {
+        location: String,
+        found: u32,
+        expected: u32,
+    },
 }
 
 impl StoreError {
@@ -42,9 +51,70 @@ impl StoreError {
         )
     }
 
+    /// True when the store was refused because its schema is behind this hookline's and migrations were
+    /// off: `hookline migrate` (or opening with migrations on) brings it up to date.
+    pub fn is_schema_behind(&self) -> bool {
+        matches!(self, StoreError::Schema { found, expected, .. } if found < expected)
+    }
+
+    /// True when the store was refused because a newer hookline wrote its schema.
+    pub fn is_schema_newer(&self) -> bool {
+        matches!(self, StoreError::Schema { found, expected, .. } if found > expected)
+    }
+
     pub(crate) fn query(err: impl std::fmt::Display) -> Self {
         StoreError::Query {
             message: err.to_string(),
         }
+    }
+}
+
+/// Why a schema version `found` is refused by code that writes `expected`.
+fn schema_refusal(found: u32, expected: u32) -> String {
+    if found > expected {
+        format!(
+            "the database has schema version {found}, newer than this hookline knows ({expected}); \
+             use a newer hookline or another database"
+        )
+    } else {
+        format!(
+            "the database has schema version {found}, older than this hookline's ({expected}), and \
+             migrations are off; run `hookline migrate` against it first"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(found: u32, expected: u32) -> StoreError {
+        StoreError::Schema {
+            location: "/data/h.db".into(),
+            found,
+            expected,
+        }
+    }
+
+    #[test]
+    fn a_refused_schema_says_which_way_it_differs_and_what_to_do() {
+        let behind = refused(2, 4);
+        assert_eq!(
+            behind.to_string(),
+            "cannot open the store at /data/h.db: the database has schema version 2, older than this \
+             hookline's (4), and migrations are off; run `hookline migrate` against it first"
+        );
+        assert!(behind.is_schema_behind() && !behind.is_schema_newer());
+        let newer = refused(12, 4);
+        assert_eq!(
+            newer.to_string(),
+            "cannot open the store at /data/h.db: the database has schema version 12, newer than this \
+             hookline knows (4); use a newer hookline or another database"
+        );
+        assert!(newer.is_schema_newer() && !newer.is_schema_behind());
+        let other = StoreError::Query {
+            message: "the database has schema version 2, older than".into(),
+        };
+        assert!(!other.is_schema_behind() && !other.is_schema_newer());
     }
 }

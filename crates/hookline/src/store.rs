@@ -19,7 +19,9 @@ pub struct StoreArgs {
     pub database: String,
 }
 
-/// Opens an existing store; a missing SQLite file is an error rather than a new empty store.
+/// Opens an existing store without migrating it (only `serve` and `migrate` change a schema): a store
+/// that is behind is refused with a message naming `hookline migrate`, and a missing SQLite file is an
+/// error rather than a new empty store.
 pub fn open_existing(args: &StoreArgs) -> anyhow::Result<Arc<dyn EventStore>> {
     let url = StoreUrl::parse(&args.database)?;
     if let StoreUrl::Sqlite { path, .. } = &url
@@ -30,7 +32,7 @@ pub fn open_existing(args: &StoreArgs) -> anyhow::Result<Arc<dyn EventStore>> {
             path.display()
         );
     }
-    let writer = one_shot(true);
+    let writer = one_shot(false);
     // `open` is async, and this runs both outside a runtime and inside one (`hookline tail`), so the
     // store is opened on a thread of its own with a one-shot runtime. The store needs none of the
     // caller's runtime afterwards: SQLite runs threads of its own, PostgreSQL a runtime of its own.
@@ -59,10 +61,9 @@ pub enum Schema {
 
 /// Opens the store without migrating it and says how its schema compares with this hookline's.
 ///
-/// A store that is behind or newer cannot be opened that way, and the store tells its version only in
-/// the message of that refusal (each backend's `schema.rs` in hookline-store words it the same way), so
-/// the version is read from there. Other failures (unreachable, not a database) are returned as they are.
-/// A missing SQLite file is created empty: check for it first where that matters.
+/// A store that is behind or newer cannot be opened that way; its refusal
+/// ([`StoreError::Schema`]) names its version. Other failures (unreachable, not a database) are returned
+/// as they are. A missing SQLite file is created empty: check for it first where that matters.
 pub async fn probe_schema(url: &StoreUrl) -> Result<Schema, StoreError> {
     match hookline_store::open(url, one_shot(false)).await {
         Ok(store) => {
@@ -70,26 +71,18 @@ pub async fn probe_schema(url: &StoreUrl) -> Result<Schema, StoreError> {
             store.close().await;
             Ok(Schema::UpToDate(version?))
         }
-        Err(err) => schema_refusal(&err).ok_or(err),
+        Err(err) => schema_refusal(err),
     }
 }
 
-/// The version named by a store's refusal of a schema that is not this hookline's.
-fn schema_refusal(err: &StoreError) -> Option<Schema> {
-    let StoreError::Open { message, .. } = err else {
-        return None;
-    };
-    const LEAD: &str = "the database has schema version ";
-    let rest = &message[message.find(LEAD)? + LEAD.len()..];
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let version = rest[..digits].parse().ok()?;
-    let verdict = &rest[digits..];
-    if verdict.starts_with(", older than") {
-        Some(Schema::Behind(version))
-    } else if verdict.starts_with(", newer than") {
-        Some(Schema::Newer(version))
-    } else {
-        None
+/// The schema a store's refusal names, or the error itself when it was refused for another reason.
+fn schema_refusal(err: StoreError) -> Result<Schema, StoreError> {
+    match err {
+        StoreError::Schema {
+            found, expected, ..
+        } if found < expected => Ok(Schema::Behind(found)),
+        StoreError::Schema { found, .. } => Ok(Schema::Newer(found)),
+        err => Err(err),
     }
 }
 
@@ -190,29 +183,26 @@ pub fn list<T>(
 mod tests {
     use super::*;
 
-    fn refusal(message: &str) -> StoreError {
-        StoreError::Open {
+    fn refused(found: u32, expected: u32) -> StoreError {
+        StoreError::Schema {
             location: "x".into(),
-            message: message.into(),
+            found,
+            expected,
         }
     }
 
     #[test]
     fn a_refused_schema_names_its_version_and_which_way_it_differs() {
-        let behind = refusal(
-            "the database has schema version 2, older than this hookline's (3), and migrations are \
-             off; run `hookline migrate` against it first",
-        );
-        let newer = refusal(
-            "the database has schema version 12, newer than this hookline knows (3); use a newer hookline",
-        );
-        assert_eq!(schema_refusal(&behind), Some(Schema::Behind(2)));
-        assert_eq!(schema_refusal(&newer), Some(Schema::Newer(12)));
-        assert_eq!(schema_refusal(&refusal("cannot connect: refused")), None);
-        let query = StoreError::Query {
-            message: "the database has schema version 2, older than".into(),
+        assert_eq!(schema_refusal(refused(2, 3)).unwrap(), Schema::Behind(2));
+        assert_eq!(schema_refusal(refused(12, 3)).unwrap(), Schema::Newer(12));
+        let other = StoreError::Open {
+            location: "x".into(),
+            message: "the database has schema version 2, older than this hookline's (3)".into(),
         };
-        assert_eq!(schema_refusal(&query), None);
+        assert!(matches!(
+            schema_refusal(other),
+            Err(StoreError::Open { .. })
+        ));
     }
 
     #[test]

@@ -377,6 +377,28 @@ fn serve_with_migrations_off_refuses_a_store_that_is_behind() {
 }
 
 #[test]
+fn a_reading_command_refuses_a_store_that_is_behind_without_migrating_it() {
+    let sandbox = Sandbox::new();
+    let url = sandbox.url();
+    let version = current(&url);
+    succeeded(&hookline(&["migrate", "--database", &url]));
+    set_user_version(&sandbox.db(), version - 1);
+
+    let (out, err) = failed(&hookline(&["events", "list", "--database", &url]));
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("run `hookline migrate`")
+            && err.contains(&format!("schema version {}", version - 1)),
+        "{err}"
+    );
+    assert_eq!(
+        user_version(&sandbox.db()),
+        version - 1,
+        "events list migrated"
+    );
+}
+
+#[test]
 fn a_password_in_the_url_is_never_printed() {
     let url = "postgres://hookline:pw-never-shown@127.0.0.1:1/db?connect_timeout=2&password=pw-never-shown";
     let (out, err) = failed(&hookline(&[

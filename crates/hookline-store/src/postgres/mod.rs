@@ -221,11 +221,13 @@ async fn start(
     } else {
         schema::check(&mut session).await
     };
-    checked.map_err(|err| {
-        fail(match err {
-            schema::SchemaError::Db(err) => format!("migration failed: {}", describe(&err)),
-            schema::SchemaError::Mismatch(message) => message,
-        })
+    checked.map_err(|err| match err {
+        schema::SchemaError::Db(err) => fail(format!("migration failed: {}", describe(&err))),
+        schema::SchemaError::Mismatch { found, expected } => StoreError::Schema {
+            location: location.clone(),
+            found,
+            expected,
+        },
     })?;
     let (committed_at, projected_at) = follow::positions(&session)
         .await

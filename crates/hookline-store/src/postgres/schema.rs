@@ -141,8 +141,11 @@ ALTER TABLE sink_attempts ADD COLUMN claimed_by TEXT COLLATE "C", ADD COLUMN cla
 #[derive(Debug)]
 pub(crate) enum SchemaError {
     Db(tokio_postgres::Error),
-    /// The database is ahead of this code, or behind it with migrations off.
-    Mismatch(String),
+    /// The database is ahead of this code (`found > expected`), or behind it with migrations off.
+    Mismatch {
+        found: u32,
+        expected: u32,
+    },
 }
 
 impl From<tokio_postgres::Error> for SchemaError {
@@ -204,11 +207,7 @@ pub(crate) async fn check(session: &mut Session) -> Result<(), SchemaError> {
     tx.commit().await?;
     refuse_newer(applied)?;
     if (applied as usize) < MIGRATIONS.len() {
-        return Err(SchemaError::Mismatch(format!(
-            "the database has schema version {applied}, older than this hookline's ({}), and \
-             migrations are off; run `hookline migrate` against it first",
-            MIGRATIONS.len()
-        )));
+        return Err(mismatch(applied));
     }
     Ok(())
 }
@@ -230,13 +229,17 @@ pub(crate) async fn applied(client: &impl GenericClient) -> Result<i32, tokio_po
 
 fn refuse_newer(applied: i32) -> Result<(), SchemaError> {
     if applied as usize > MIGRATIONS.len() {
-        return Err(SchemaError::Mismatch(format!(
-            "the database has schema version {applied}, newer than this hookline knows ({}); \
-             use a newer hookline or another database (or schema)",
-            MIGRATIONS.len()
-        )));
+        return Err(mismatch(applied));
     }
     Ok(())
+}
+
+fn mismatch(applied: i32) -> SchemaError {
+    SchemaError::Mismatch {
+        // A negative version is no version this code wrote: refused as newer, like SQLite's.
+        found: u32::try_from(applied).unwrap_or(u32::MAX),
+        expected: current_version().max(0) as u32,
+    }
 }
 
 /// The schema version this code writes.

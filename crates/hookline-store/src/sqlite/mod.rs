@@ -86,7 +86,7 @@ impl SqliteStore {
             location: path.display().to_string(),
             message: err.to_string(),
         };
-        let conn = open_writer(path, &options).map_err(fail)?;
+        let conn = open_writer(path, &options)?;
         let presence = presence::Presence::enter(path, &conn);
         let mut writer = Writer::new(conn, options.writer.max_batch).map_err(fail)?;
         writer.observer = options.writer.observer.clone();
@@ -200,26 +200,41 @@ fn start_checkpoints(
     Ok((stop, thread))
 }
 
-fn open_writer(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connection> {
-    let mut conn = Connection::open(path)?;
+fn open_writer(path: &Path, options: &SqliteOptions) -> Result<Connection, StoreError> {
+    let location = || path.display().to_string();
+    let fail = |err: rusqlite::Error| StoreError::Open {
+        location: location(),
+        message: err.to_string(),
+    };
+    let mut conn = connect_writer(path, options).map_err(fail)?;
+    let checked = if options.writer.migrate {
+        schema::migrate(&mut conn)
+    } else {
+        schema::check(&conn)
+    };
+    checked.map_err(|err| err.at(location()))?;
+    if let Some(mb) = options.max_size_mb {
+        limit_size(&conn, mb).map_err(fail)?;
+    }
+    Ok(conn)
+}
+
+fn connect_writer(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
     conn.busy_timeout(options.busy_timeout)?;
     // WAL: readers and the writer do not block each other, and a commit is one sequential append.
     // FULL: the WAL is fsynced at every commit, so an acknowledged delivery survives a power loss.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.set_prepared_statement_cache_capacity(32);
-    if options.writer.migrate {
-        schema::migrate(&mut conn)?;
-    } else {
-        schema::check(&conn)?;
-    }
-    if let Some(mb) = options.max_size_mb {
-        let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
-        let mb = i64::try_from(mb).unwrap_or(i64::MAX / (1024 * 1024));
-        let pages = (mb * 1024 * 1024 / page_size.max(1)).max(1);
-        conn.pragma_update(None, "max_page_count", pages)?;
-    }
     Ok(conn)
+}
+
+fn limit_size(conn: &Connection, mb: u64) -> rusqlite::Result<()> {
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
+    let mb = i64::try_from(mb).unwrap_or(i64::MAX / (1024 * 1024));
+    let pages = (mb * 1024 * 1024 / page_size.max(1)).max(1);
+    conn.pragma_update(None, "max_page_count", pages)
 }
 
 /// The schema version this code writes to a SQLite store.

@@ -17,6 +17,8 @@
 
 use rusqlite::Connection;
 
+use crate::StoreError;
+
 /// Migrations in order; the database's `user_version` is the number already applied.
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -145,8 +147,42 @@ ALTER TABLE sink_attempts ADD COLUMN claimed_until_ms INTEGER;
 "#,
 ];
 
+/// Why a database cannot be used with this code's schema.
+#[derive(Debug)]
+pub(crate) enum SchemaError {
+    Db(rusqlite::Error),
+    /// The database is ahead of this code (`found > expected`), or behind it with migrations off.
+    Mismatch {
+        found: u32,
+        expected: u32,
+    },
+}
+
+impl From<rusqlite::Error> for SchemaError {
+    fn from(err: rusqlite::Error) -> Self {
+        SchemaError::Db(err)
+    }
+}
+
+impl SchemaError {
+    /// The store's refusal to open the database at `location`.
+    pub(crate) fn at(self, location: String) -> StoreError {
+        match self {
+            SchemaError::Db(err) => StoreError::Open {
+                location,
+                message: err.to_string(),
+            },
+            SchemaError::Mismatch { found, expected } => StoreError::Schema {
+                location,
+                found,
+                expected,
+            },
+        }
+    }
+}
+
 /// Applies the migrations the database does not have yet, each in its own transaction.
-pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
     let applied = applied(conn)?;
     refuse_newer(applied)?;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
@@ -160,15 +196,11 @@ pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 
 /// Checks, without changing anything, that the database has exactly the schema this code writes (for a
 /// store opened with migrations off).
-pub(crate) fn check(conn: &Connection) -> rusqlite::Result<()> {
+pub(crate) fn check(conn: &Connection) -> Result<(), SchemaError> {
     let applied = applied(conn)?;
     refuse_newer(applied)?;
     if applied < MIGRATIONS.len() {
-        return Err(failure(format!(
-            "the database has schema version {applied}, older than this hookline's ({}), and \
-             migrations are off; run `hookline migrate` against it first",
-            MIGRATIONS.len()
-        )));
+        return Err(mismatch(applied));
     }
     Ok(())
 }
@@ -179,22 +211,18 @@ pub(crate) fn applied(conn: &Connection) -> rusqlite::Result<usize> {
     Ok(usize::try_from(applied).unwrap_or(usize::MAX))
 }
 
-fn refuse_newer(applied: usize) -> rusqlite::Result<()> {
+fn refuse_newer(applied: usize) -> Result<(), SchemaError> {
     if applied > MIGRATIONS.len() {
-        return Err(failure(format!(
-            "the database has schema version {applied}, newer than this hookline knows ({}); \
-             use a newer hookline or another database",
-            MIGRATIONS.len()
-        )));
+        return Err(mismatch(applied));
     }
     Ok(())
 }
 
-fn failure(message: String) -> rusqlite::Error {
-    rusqlite::Error::SqliteFailure(
-        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-        Some(message),
-    )
+fn mismatch(applied: usize) -> SchemaError {
+    SchemaError::Mismatch {
+        found: u32::try_from(applied).unwrap_or(u32::MAX),
+        expected: u32::try_from(MIGRATIONS.len()).unwrap_or(u32::MAX),
+    }
 }
 
 /// The schema version this code writes.
