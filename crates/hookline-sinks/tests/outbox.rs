@@ -188,6 +188,17 @@ async fn retries_follow_the_schedule_on_the_clock_then_the_event_is_dead_lettere
     eventually("the first attempt, made at once", || script.count() == 1).await;
     // Each later step is jittered by at most ±20%: nothing before 80% of it, an attempt by 120%.
     for (made, step) in schedule.steps().iter().enumerate().skip(1) {
+        // The next attempt is scheduled from the clock's time when the failure is saved, which is
+        // after the receiver saw the request: moving the clock before that would move the schedule too.
+        wait_until(
+            || attempts(&s.store, "crm", Some(AttemptState::Pending)),
+            |pending| {
+                pending
+                    .first()
+                    .is_some_and(|row| row.attempts as usize == made)
+            },
+        )
+        .await;
         clock.advance(step.mul_f64(0.79));
         settle().await;
         assert_eq!(
@@ -236,6 +247,8 @@ async fn retry_after_pushes_the_next_attempt_past_the_schedule() {
         _stop,
     } = OneEvent::start(1, 503, Some("120")).await;
     eventually("the first attempt", || script.count() == 1).await;
+    // Saved before the clock moves, so the retry is scheduled from the time of the attempt.
+    wait_until(|| status(&s.store, "crm"), |st| st.pending == 1).await;
     // The schedule's 5 s step (at most 6 s with jitter) has passed, but the receiver asked for 120 s.
     clock.advance(Duration::from_secs(60));
     settle().await;
@@ -337,10 +350,23 @@ async fn a_conversation_s_events_arrive_in_order_under_retries_without_blocking_
     assert_eq!(log.len(), 2, "m.2 and m.3 must wait behind m.1: {log:?}");
     assert!(log.contains(&(m1.clone(), 500)) && log.contains(&(n1.clone(), 200)));
 
+    // Each failure is saved (and its retry scheduled from the clock) before the clock moves on.
+    let failed_times = |n: u32| {
+        let store = s.store.clone();
+        async move {
+            wait_until(
+                || attempts(&store, "inbox", Some(AttemptState::Pending)),
+                |rows| rows.iter().any(|row| row.attempts == n),
+            )
+            .await
+        }
+    };
+    failed_times(1).await;
     clock.advance(Duration::from_secs(6));
     eventually("m.1's second attempt", || script.count() == 3).await;
     settle().await;
     assert_eq!(script.count(), 3, "still waiting behind m.1");
+    failed_times(2).await;
     clock.advance(Duration::from_secs(360));
     eventually("m.1, then m.2 and m.3", || script.count() == 6).await;
 
