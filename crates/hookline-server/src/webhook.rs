@@ -116,6 +116,20 @@ fn prepare(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Prepared, Unauthorized> {
+    if let Some(name) = repeated_signature_header(headers) {
+        // `HeaderMap::get` takes the first value, so a right and a wrong signature would be accepted
+        // in one order and refused in the other; two values are ambiguous, so refuse both orders.
+        state.metrics.signature_failure("repeated");
+        state.metrics.delivery("bad_signature");
+        tracing::warn!(
+            app = route.name.as_deref(),
+            reason = "repeated",
+            header = name,
+            body_len = body.len(),
+            "delivery refused: the {name} header is given more than once"
+        );
+        return Err(Unauthorized);
+    }
     let signatures = SignatureHeaders {
         sha256: headers.get(HEADER_SHA256).map(|v| v.as_bytes()),
         sha1: headers.get(HEADER_SHA1).map(|v| v.as_bytes()),
@@ -178,6 +192,13 @@ fn prepare(
         content,
     };
     Ok(Prepared { delivery, labels })
+}
+
+/// The first signature header that appears more than once, if any.
+fn repeated_signature_header(headers: &HeaderMap) -> Option<&'static str> {
+    [HEADER_SHA256, HEADER_SHA1]
+        .into_iter()
+        .find(|name| headers.get_all(*name).iter().nth(1).is_some())
 }
 
 /// A signature failure: a generic 401 that never hints at the expected digest.
