@@ -51,6 +51,13 @@ pub struct Config {
     pub writer_max_batch: usize,
     /// Seconds announced in `Retry-After` on a 503.
     pub retry_after_secs: u64,
+    /// Seconds a client has to send a request's headers (or, idle, the next request's) before its
+    /// connection is closed: slow clients cannot hold connections.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request (its body included) has to be answered, else 408; `/api/v1/stream` is exempt.
+    pub request_timeout_secs: u64,
+    /// Most connections open at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
     /// Further apps with their own route `/webhook/{name}`, secret and verify token.
     #[serde(rename = "app")]
     pub apps: Vec<AppConfig>,
@@ -110,6 +117,9 @@ struct Defaults {
     writer_queue: usize,
     writer_max_batch: usize,
     retry_after_secs: u64,
+    header_read_timeout_secs: u64,
+    request_timeout_secs: u64,
+    max_connections: usize,
     app: Vec<()>,
     sink: Vec<()>,
 }
@@ -126,6 +136,10 @@ const DEFAULTS: fn() -> Defaults = || Defaults {
     writer_queue: 4096,
     writer_max_batch: 256,
     retry_after_secs: 5,
+    // Meta sends small bodies at once; these only stop clients that dribble (slowloris).
+    header_read_timeout_secs: 10,
+    request_timeout_secs: 30,
+    max_connections: 1024,
     app: Vec::new(),
     sink: Vec::new(),
 };
@@ -203,6 +217,15 @@ impl Config {
         }
         if self.writer_queue == 0 || self.writer_max_batch == 0 {
             return invalid("writer_queue and writer_max_batch must be at least 1".to_owned());
+        }
+        if self.header_read_timeout_secs == 0
+            || self.request_timeout_secs == 0
+            || self.max_connections == 0
+        {
+            return invalid(
+                "header_read_timeout_secs, request_timeout_secs and max_connections must be at least 1"
+                    .to_owned(),
+            );
         }
         self.validate_apps()?;
         SinkConfig::validate_all(&self.sinks).map_err(|err| {

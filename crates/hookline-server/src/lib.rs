@@ -6,26 +6,31 @@
 //! on disk. [`run`] does both.
 //!
 //! - [`config`]: every setting, its defaults and its validation.
+//! - `connections`: accepting connections, with header and request deadlines and a connection cap.
 //! - `webhook`: `GET`/`POST /webhook` and `/webhook/{app}` (handshake, verify, parse, commit).
 //! - `health`: `/healthz`, `/readyz`, `/metrics`; [`metrics`]: the counters and histograms.
 //! - [`api`]: the admin API under `/api/v1`, behind the bearer token.
 //! - `inspector`: the web inspector at `/`, signed in with the admin token.
 //! - `fanout`: the `[[sink]]` sections as outbox workers, started with the server and stopped after the
 //!   last request, before the store closes.
+//! - `security`: the headers every response carries (nosniff, no framing, no referrer; never CORS).
 //! - `state`: what the handlers share.
 
 pub mod api;
 pub mod config;
+mod connections;
 mod fanout;
 mod health;
 mod inspector;
 pub mod metrics;
+mod security;
 mod state;
 mod webhook;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -50,6 +55,7 @@ pub struct Server {
     shutdown: Arc<tokio::sync::watch::Sender<bool>>,
     /// One per sink, started by [`Server::run`].
     workers: Vec<Worker>,
+    limits: connections::Limits,
 }
 
 impl Server {
@@ -77,7 +83,12 @@ impl Server {
         };
         let state = AppState::new(config, store.clone(), metrics.clone());
         let shutdown = state.shutdown.clone();
-        let router = router(state, config.max_body_bytes);
+        let limits = connections::Limits {
+            header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
+            request_timeout: Duration::from_secs(config.request_timeout_secs),
+            max_connections: config.max_connections,
+        };
+        let router = router(state, config.max_body_bytes, limits.request_timeout);
         if config.admin_token.is_none() {
             tracing::info!(
                 "no admin token is configured: /api/v1 answers 401; set HOOKLINE_ADMIN_TOKEN to use it"
@@ -96,6 +107,7 @@ impl Server {
             metrics,
             shutdown,
             workers,
+            limits,
         })
     }
 
@@ -155,13 +167,13 @@ impl Server {
                 begun.notify_one();
             }
         };
-        let serving = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
+        let serving = connections::serve(self.listener, self.router, self.limits, signal);
         let deadline = async {
             begun.notified().await;
             tokio::time::sleep(DRAIN_DEADLINE).await;
         };
         tokio::select! {
-            served = serving => served.context("while serving HTTP")?,
+            () = serving => {}
             () = deadline => tracing::warn!(
                 "requests still running {}s after shutdown began were abandoned (not acknowledged)",
                 DRAIN_DEADLINE.as_secs()
@@ -188,7 +200,7 @@ pub async fn run(
     Server::bind(&config, listener).await?.run(shutdown).await
 }
 
-fn router(state: AppState, max_body_bytes: usize) -> Router {
+fn router(state: AppState, max_body_bytes: usize, request_timeout: Duration) -> Router {
     Router::new()
         .route(
             "/webhook",
@@ -204,5 +216,10 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
         .nest("/api/v1", api::router(state.clone()))
         .merge(inspector::router())
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            request_timeout,
+            connections::request_deadline,
+        ))
+        .layer(axum::middleware::from_fn(security::safe_headers))
         .with_state(state)
 }

@@ -134,6 +134,11 @@ impl Sandbox {
         format!("sqlite://{}", self.path().join(name).display())
     }
 
+    /// The log file every server started in this sandbox writes to.
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
     pub fn log_since(&self, offset: u64) -> String {
         let log = std::fs::read(&self.log).unwrap_or_default();
         let start = usize::try_from(offset).unwrap_or(usize::MAX).min(log.len());
@@ -165,6 +170,11 @@ impl Server {
     /// Starts `hookline serve ARGS --listen <a free port>` and waits until it has bound the port and
     /// answers `/healthz`.
     pub async fn start(sandbox: &Sandbox, args: &[&str]) -> Server {
+        Server::start_with_env(sandbox, args, &[]).await
+    }
+
+    /// [`Server::start`] with these environment variables set (`HOOKLINE_*` settings, say).
+    pub async fn start_with_env(sandbox: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Server {
         let probe = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(1))
@@ -192,6 +202,7 @@ impl Server {
                 .arg("serve")
                 .args(args)
                 .args(["--listen", &addr.to_string()])
+                .envs(env.iter().copied())
                 .current_dir(sandbox.path())
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().unwrap())
