@@ -1280,11 +1280,9 @@ mod postgres_only {
         .unwrap();
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_unreachable_database_fails_commits_and_the_store_recovers_when_it_is_back() {
-        let Some(fx) = Fixture::postgres("an_unreachable_database_fails_commits") else {
-            return;
-        };
+    /// A store whose connections go through a [`Proxy`] in front of the test database, with one
+    /// delivery (`m.1`) already committed through it.
+    async fn through_proxy(fx: &Fixture) -> (Proxy, Arc<dyn EventStore>) {
         let (target, _) = proxied(fx.url(), 0);
         let proxy = Proxy::start(target).await;
         let (_, url) = proxied(fx.url(), proxy.port);
@@ -1294,6 +1292,15 @@ mod postgres_only {
             .unwrap()
             .await
             .unwrap();
+        (proxy, store)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unreachable_database_fails_commits_and_the_store_recovers_when_it_is_back() {
+        let Some(fx) = Fixture::postgres("an_unreachable_database_fails_commits") else {
+            return;
+        };
+        let (proxy, store) = through_proxy(&fx).await;
 
         proxy.cut();
         // Twice: first on the connection that was lost, then on one that cannot be made.
@@ -1328,15 +1335,7 @@ mod postgres_only {
         let Some(fx) = Fixture::postgres("a_connection_found_dead_before_commit") else {
             return;
         };
-        let (target, _) = proxied(fx.url(), 0);
-        let proxy = Proxy::start(target).await;
-        let (_, url) = proxied(fx.url(), proxy.port);
-        let store = open_url(&url, WriterOptions::default()).await;
-        store
-            .submit(delivery(body("m.1", "a")))
-            .unwrap()
-            .await
-            .unwrap();
+        let (proxy, store) = through_proxy(&fx).await;
         // The writer learns that its connection is dead only from the failing BEGIN: nothing was
         // committed, so it reconnects and commits the group instead of failing it.
         proxy.sever();
