@@ -14,7 +14,7 @@ mod signin;
 use axum::Router;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -126,17 +126,13 @@ pub(crate) fn html(status: StatusCode, body: impl Into<String>) -> Response {
         .into_response()
 }
 
-/// Adds the security headers to every inspector response.
+/// Adds the Content-Security-Policy to every inspector response (`nosniff`, frame denial and the referrer
+/// policy come from the server-wide layer, `crate::security`).
 async fn safe_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (header::CONTENT_SECURITY_POLICY, CSP),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
-    ] {
-        headers.insert::<HeaderName>(name, HeaderValue::from_static(value));
-    }
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     response
 }
