@@ -236,6 +236,11 @@ impl Server {
         panic!("could not find a free port for hookline serve in 5 attempts");
     }
 
+    /// The server's process id (for /proc readings such as its resident memory).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
