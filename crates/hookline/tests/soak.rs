@@ -138,6 +138,8 @@ fn rss_mb(pid: u32) -> f64 {
 fn stored_deliveries(sandbox: &Sandbox) -> u64 {
     let conn = rusqlite::Connection::open(sandbox.db()).unwrap();
     conn.busy_timeout(Duration::from_secs(10)).unwrap();
-    conn.query_row("SELECT count(*) FROM deliveries", [], |r| r.get::<_, i64>(0))
-        .unwrap() as u64
+    conn.query_row("SELECT count(*) FROM deliveries", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .unwrap() as u64
 }
