@@ -82,7 +82,8 @@ impl<'a> Timestamp<'a> {
 }
 
 fn int_to_ms(value: i64) -> Option<i64> {
-    if value.abs() < SECONDS_BELOW {
+    // `unsigned_abs`: `abs` of i64::MIN overflows.
+    if value.unsigned_abs() < SECONDS_BELOW as u64 {
         value.checked_mul(1000)
     } else {
         Some(value)
@@ -212,6 +213,13 @@ mod tests {
         assert_eq!(ms("9223372036854775807"), Some(i64::MAX));
         assert_eq!(ms("18446744073709551615"), None);
         assert_eq!(ms("1e300"), None);
+    }
+
+    #[test]
+    fn the_most_negative_integer_is_read_as_milliseconds_without_overflow() {
+        assert_eq!(ms("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(ms("\"-9223372036854775808\""), Some(i64::MIN));
+        assert_eq!(ms("-999999999999"), Some(-999_999_999_999_000));
     }
 
     #[test]
