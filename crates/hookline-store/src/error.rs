@@ -28,6 +28,19 @@ pub enum StoreError {
          saved, and the events of this pass will be delivered by that instance (at-least-once)"
     )]
     LeaseLost { sink: String },
+    /// No send has this id.
+    #[error(
+        "no send with id {id}: record it with create_send before marking it, and mark it by the id it \
+         was created with"
+    )]
+    UnknownSend { id: String },
+    /// The send cannot change this way (it was marked already, or its id or message id is another
+    /// send's); `reason` says how and what to do.
+    #[error("send {id} {reason}")]
+    SendConflict { id: String, reason: String },
+    /// A send, or an outcome of one, that cannot be recorded as given; `reason` says what to change.
+    #[error("send {id} cannot be recorded: {reason}")]
+    InvalidSend { id: String, reason: String },
     /// The database could not be opened or migrated.
     #[error("cannot open the store at {location}: {message}")]
     Open { location: String, message: String },

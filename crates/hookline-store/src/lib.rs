@@ -10,6 +10,8 @@
 //! - [`outbox`]: each sink's cursor over the event log and the attempts it still owes (pending retries,
 //!   dead letters), written with the group commits; and the leases and claims that let several instances
 //!   run one sink without attempting an event twice at once.
+//! - [`send`]: hookline's own outgoing messages ([`NewSend`], [`StoredSend`]): recorded before their Send
+//!   API call, marked with its outcome, and joined to their echoes when a conversation is read.
 //! - [`url`]: the `--database` URL ([`StoreUrl`]) and [`open`], which builds the backend it names.
 //! - [`sqlite`]: the embedded default backend (WAL, `synchronous=FULL`, one writer thread).
 //! - [`postgres`]: the PostgreSQL backend (one writer task with group commits, a read pool), for a
@@ -24,6 +26,7 @@ pub mod error;
 pub mod model;
 pub mod outbox;
 pub mod postgres;
+pub mod send;
 pub mod sqlite;
 mod store;
 pub mod url;
@@ -33,5 +36,6 @@ pub use model::{
     Appended, Content, DeliveryQuery, EventQuery, NewDelivery, NewEvent, Outcome, RawSpan,
     StoredDelivery, StoredEvent, rfc3339,
 };
+pub use send::{NewSend, SendId, SendIdError, SendOutcome, SendStatus, StoredSend};
 pub use store::{BoxFuture, CommitObserver, CommitStats, EventStore, PendingCommit};
 pub use url::{PostgresUrl, StoreUrl, WriterOptions, current_schema_version, open};

@@ -15,6 +15,7 @@ use crate::model::{Appended, DeliveryQuery, EventQuery, NewDelivery, StoredDeliv
 use crate::outbox::{
     Attempt, AttemptQuery, DeadSelection, DueQuery, OutboxWrite, SinkClaim, SinkStart, SinkStatus,
 };
+use crate::send::{NewSend, SendId, StoredSend};
 
 /// A boxed future, so the trait can be used as `dyn EventStore`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -148,6 +149,46 @@ pub trait EventStore: Send + Sync + fmt::Debug + 'static {
 
     /// Deletes the selected dead letters; how many.
     fn drop_dead(&self, selection: DeadSelection) -> BoxFuture<'_, Result<u64, StoreError>>;
+
+    /// Records a send, `pending`, before its Send API call (see [`crate::send`]). Recording the same
+    /// send again (a retry after a lost answer) answers the stored one; another send under the same id
+    /// is refused with [`StoreError::SendConflict`], a send that could not be read back with
+    /// [`StoreError::InvalidSend`].
+    fn create_send(&self, send: NewSend) -> BoxFuture<'_, Result<StoredSend, StoreError>>;
+
+    /// Marks a pending send `sent` with the `message_id` the Send API answered, at `at_ms`; answers the
+    /// send as it stands. Fails with [`StoreError::UnknownSend`] for an id never created, and with
+    /// [`StoreError::SendConflict`] when the send was marked otherwise already or another send holds
+    /// the message id (marking it again the same way changes nothing).
+    fn mark_send_sent(
+        &self,
+        id: SendId,
+        message_id: String,
+        at_ms: i64,
+    ) -> BoxFuture<'_, Result<StoredSend, StoreError>>;
+
+    /// Marks a pending send `failed` with the error, at `at_ms`; answers the send as it stands. Fails
+    /// as [`EventStore::mark_send_sent`] does.
+    fn mark_send_failed(
+        &self,
+        id: SendId,
+        error: String,
+        at_ms: i64,
+    ) -> BoxFuture<'_, Result<StoredSend, StoreError>>;
+
+    /// One send by id, `None` when there is none.
+    fn get_send(&self, id: SendId) -> BoxFuture<'_, Result<Option<StoredSend>, StoreError>>;
+
+    /// The sends of the conversation with this key, oldest first, for
+    /// [`crate::conversation::fold::fold_with_sends`].
+    fn conversation_sends(&self, key: String)
+    -> BoxFuture<'_, Result<Vec<StoredSend>, StoreError>>;
+
+    /// The send that was answered with this message id (an echo's `mid`), `None` when there is none.
+    fn send_by_message_id(
+        &self,
+        message_id: String,
+    ) -> BoxFuture<'_, Result<Option<StoredSend>, StoreError>>;
 }
 
 /// A delivery handed to the writer; resolves once it is committed (or failed to be).

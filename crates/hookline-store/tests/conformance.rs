@@ -2,7 +2,8 @@
 //! and against PostgreSQL (see `support/mod.rs` for how the PostgreSQL tests find their database).
 //! Below them, the tests of what only one backend has: SQLite's file locks and size cap, PostgreSQL's
 //! several instances on one database and its lost connections. `conformance/leases.rs` holds the tests
-//! of several instances running one sink.
+//! of several instances running one sink, `conformance/sends.rs` those of hookline's own sends and their
+//! echoes.
 
 #[path = "support/proxy.rs"]
 mod proxy;
@@ -1048,6 +1049,9 @@ mod outbox {
 
 #[path = "conformance/leases.rs"]
 mod leases;
+
+#[path = "conformance/sends.rs"]
+mod sends;
 
 mod postgres_only {
     //! What only PostgreSQL has: several instances on one database, and a database that goes away.

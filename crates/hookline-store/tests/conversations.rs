@@ -1,6 +1,7 @@
 //! The conversation projection, through a real store: what it shows, and that it does not depend on
-//! the order or repetition of deliveries (Meta delivers late, twice and out of order). Every test runs
-//! against SQLite and against PostgreSQL (see `support/mod.rs`).
+//! the order or repetition of deliveries (Meta delivers late, twice and out of order), nor on when
+//! hookline's own sends and their outcomes are recorded among them. Every test runs against SQLite and
+//! against PostgreSQL (see `support/mod.rs`).
 
 #[macro_use]
 mod support;
@@ -12,9 +13,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use hookline_meta::ParseOptions;
 use hookline_store::conversation::ConversationQuery;
-use hookline_store::conversation::fold::fold;
-use hookline_store::{Content, EventStore, NewDelivery, NewEvent, WriterOptions};
+use hookline_store::conversation::fold::{fold, fold_with_sends};
+use hookline_store::conversation::view::Counterpart;
+use hookline_store::{
+    Content, EventStore, NewDelivery, NewEvent, NewSend, SendId, SendOutcome, WriterOptions,
+};
 use proptest::prelude::*;
+use proptest::sample::Index;
 use support::Fixture;
 
 on_every_backend!(
@@ -81,7 +86,7 @@ async fn ingest(store: &Arc<dyn EventStore>, bodies: &[&[u8]]) {
     .unwrap();
 }
 
-/// Everything the conversation routes would show, as one JSON document.
+/// Everything the conversation routes would show, and the sends, as one JSON document.
 async fn state(store: &Arc<dyn EventStore>) -> serde_json::Value {
     let options = ParseOptions {
         own_app_ids: vec!["1517906555124442".into()],
@@ -98,7 +103,11 @@ async fn state(store: &Arc<dyn EventStore>) -> serde_json::Value {
             .conversation_events(conversation.key.clone())
             .await
             .unwrap();
-        let folded = fold(&events, &options);
+        let sends = store
+            .conversation_sends(conversation.key.clone())
+            .await
+            .unwrap();
+        let folded = fold_with_sends(&events, &sends, &options);
         let messages: Vec<_> = folded.messages.iter().map(|(_, m)| m).collect();
         let timeline: Vec<_> = folded
             .timeline
@@ -109,6 +118,7 @@ async fn state(store: &Arc<dyn EventStore>) -> serde_json::Value {
             "conversation": conversation,
             "messages": messages,
             "timeline": serde_json::to_value(&timeline).unwrap(),
+            "sends": sends,
         }));
     }
     let accounts = store.list_accounts().await.unwrap();
@@ -287,30 +297,177 @@ fn same_backend(fx: &Fixture) -> Fixture {
     }
 }
 
-/// Two stores given the same deliveries, one in fixture order and one in `order` followed by the
-/// `repeats`, and the states they show.
+/// The fixtures and the echoes of [`sends`] that are not among them.
+fn bodies() -> Vec<Vec<u8>> {
+    let mut bodies = fixtures();
+    bodies.extend(sends().1);
+    bodies
+}
+
+/// A send and what its call answered (`None`: it never answered).
+type Planned = (NewSend, Option<SendOutcome>);
+
+/// Sends into the fixtures' conversations, and echo bodies for some of them: one answered with the mid
+/// of each fixture echo (so joined by mid), two whose echoes below name them by metadata (one never
+/// answered, one answered with its echo's mid), and a failed, a sent and a pending one that no echo
+/// names.
+fn sends() -> (Vec<Planned>, Vec<Vec<u8>>) {
+    const T: i64 = 1_767_100_000_000;
+    let mut planned: Vec<Planned> = Vec::new();
+    let mut mids = std::collections::BTreeSet::new();
+    let mut thread = None;
+    for body in fixtures() {
+        for event in hookline_meta::parse(&body).unwrap() {
+            let (Some(mid), Some(conversation)) = (event.mid(), event.conversation()) else {
+                continue;
+            };
+            let object = conversation.object;
+            if event.kind_name() != "message_echo"
+                || !matches!(object, "page" | "instagram")
+                || !mids.insert(mid.to_owned())
+            {
+                continue;
+            }
+            let recipient = match conversation.counterpart {
+                hookline_meta::conversation::Counterpart::Id(id) => Counterpart::Id(id.into()),
+                hookline_meta::conversation::Counterpart::UserRef(r) => {
+                    Counterpart::UserRef(r.into())
+                }
+            };
+            if object == "page" {
+                thread = Some((conversation.account.to_owned(), recipient.clone()));
+            }
+            let n = planned.len() as u128;
+            let send = NewSend {
+                id: SendId::from_parts(T, n),
+                object: object.into(),
+                account_id: conversation.account.into(),
+                recipient,
+                request: serde_json::json!({"message": {"text": format!("send {n}")}}),
+                created_at_ms: event.timestamp_ms().unwrap_or(T) - 50,
+            };
+            let outcome = SendOutcome::Sent {
+                message_id: mid.to_owned(),
+            };
+            planned.push((send, Some(outcome)));
+        }
+    }
+    let (account, recipient) = thread.expect("a fixture echo on a Page");
+    let Counterpart::Id(user) = &recipient else {
+        panic!("the Page echo's recipient is a scoped id");
+    };
+    let mut echoes = Vec::new();
+    // (n, its echo arrives, what its call answered)
+    let plan = [
+        (100_u128, true, "nothing"),
+        (101, true, "sent"),
+        (102, false, "failed"),
+        (103, false, "sent"),
+        (104, false, "nothing"),
+    ];
+    for (n, echoed, answered) in plan {
+        let id = SendId::from_parts(T + n as i64, n);
+        let at = T + 1_000 * n as i64;
+        let mid = format!("m_hookline_{n}");
+        if echoed {
+            echoes.push(
+                serde_json::json!({"object": "page", "entry": [{"id": account, "time": at, "messaging": [{
+                    "sender": {"id": account}, "recipient": {"id": user}, "timestamp": at + 80,
+                    "message": {"mid": mid, "is_echo": true, "app_id": 1517906555124442_u64,
+                                "metadata": id.as_str(), "text": format!("send {n}")}
+                }]}]})
+                .to_string()
+                .into_bytes(),
+            );
+        }
+        let outcome = match answered {
+            "sent" => Some(SendOutcome::Sent { message_id: mid }),
+            "failed" => Some(SendOutcome::Failed {
+                error: "(#551) This person isn't available right now".into(),
+            }),
+            _ => None,
+        };
+        let send = NewSend {
+            id,
+            object: "page".into(),
+            account_id: account.clone(),
+            recipient: recipient.clone(),
+            request: serde_json::json!({"message": {"text": format!("send {n}")}}),
+            created_at_ms: at,
+        };
+        planned.push((send, outcome));
+    }
+    (planned, echoes)
+}
+
+/// Records `send` (at `create`) or its outcome (at `mark`).
+async fn apply(store: &Arc<dyn EventStore>, (send, outcome): &Planned, create: bool) {
+    if create {
+        store.create_send(send.clone()).await.unwrap();
+        return;
+    }
+    let id = send.id.clone();
+    let at = send.created_at_ms + 400;
+    match outcome {
+        Some(SendOutcome::Sent { message_id }) => {
+            store.mark_send_sent(id, message_id.clone(), at).await
+        }
+        Some(SendOutcome::Failed { error }) => store.mark_send_failed(id, error.clone(), at).await,
+        None => return,
+    }
+    .unwrap();
+}
+
+/// Two stores given the same deliveries and sends: one the deliveries in fixture order and then the
+/// sends, the other the deliveries in `order` followed by the `repeats`, each send recorded and then
+/// marked at two `moments` among them; and the states they show.
 fn both_states(
     fixture: impl Fn() -> Fixture,
     order: &[usize],
     repeats: &[usize],
+    moments: &[(Index, Index)],
 ) -> (serde_json::Value, serde_json::Value) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let bodies = fixtures();
+    let bodies = bodies();
+    let (planned, _) = sends();
     runtime.block_on(async {
         let (a, b) = (fixture(), fixture());
         let canonical = open(&a).await;
         let all: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
         ingest(&canonical, &all).await;
+        for create in [true, false] {
+            for send in &planned {
+                apply(&canonical, send, create).await;
+            }
+        }
+
         let other = open(&b).await;
         let mixed: Vec<&[u8]> = order
             .iter()
             .chain(repeats.iter())
             .map(|&i| bodies[i].as_slice())
             .collect();
-        ingest(&other, &mixed).await;
+        // (where, mark, which): at each place among the deliveries, creations before marks.
+        let mut steps: Vec<(usize, bool, usize)> = Vec::new();
+        for (i, (one, two)) in moments.iter().enumerate() {
+            let (one, two) = (one.index(mixed.len() + 1), two.index(mixed.len() + 1));
+            steps.push((one.min(two), false, i));
+            steps.push((one.max(two), true, i));
+        }
+        steps.sort();
+        let mut done = 0;
+        for (at, mark, i) in steps {
+            if at > done {
+                ingest(&other, &mixed[done..at]).await;
+                done = at;
+            }
+            apply(&other, &planned[i], !mark).await;
+        }
+        ingest(&other, &mixed[done..]).await;
+
         let states = (state(&canonical).await, state(&other).await);
         canonical.close().await;
         other.close().await;
@@ -318,10 +475,28 @@ fn both_states(
     })
 }
 
+/// Every planned send shows as exactly one message, `this_app`.
+fn each_send_shows_once(state: &serde_json::Value) -> Result<(), TestCaseError> {
+    let shown: Vec<&str> = state["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["messages"].as_array().unwrap())
+        .filter(|m| m["send_id"].is_string())
+        .inspect(|m| assert_eq!(m["echo_source"], "this_app", "{m}"))
+        .map(|m| m["send_id"].as_str().unwrap())
+        .collect();
+    let distinct: std::collections::BTreeSet<&str> = shown.iter().copied().collect();
+    prop_assert_eq!(shown.len(), distinct.len(), "a send shows twice");
+    prop_assert_eq!(shown.len(), sends().0.len(), "a send is missing");
+    Ok(())
+}
+
 fn same_state(
     expected: &serde_json::Value,
     shuffled: &serde_json::Value,
 ) -> Result<(), TestCaseError> {
+    each_send_shows_once(expected)?;
     if expected != shuffled {
         let dir = std::env::temp_dir();
         std::fs::write(
@@ -346,26 +521,29 @@ fn same_state(
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
 
-    /// Two SQLite stores given the same deliveries, one in fixture order and one shuffled with repeats,
-    /// show the same conversations, messages, timelines and accounts.
+    /// Two SQLite stores given the same deliveries and sends, one in fixture order and one shuffled
+    /// with repeats and the sends recorded and marked among them, show the same conversations,
+    /// messages, timelines, sends and accounts.
     #[test]
     fn the_projection_does_not_depend_on_order_or_duplicates_in_sqlite(
-        order in Just((0..fixtures().len()).collect::<Vec<_>>()).prop_shuffle(),
-        repeats in proptest::collection::vec(0..fixtures().len(), 0..40),
+        order in Just((0..bodies().len()).collect::<Vec<_>>()).prop_shuffle(),
+        repeats in proptest::collection::vec(0..bodies().len(), 0..40),
+        moments in proptest::collection::vec(any::<(Index, Index)>(), sends().0.len()),
     ) {
-        let (expected, shuffled) = both_states(Fixture::sqlite, &order, &repeats);
+        let (expected, shuffled) = both_states(Fixture::sqlite, &order, &repeats, &moments);
         same_state(&expected, &shuffled)?;
     }
 
     /// The same in PostgreSQL.
     #[test]
     fn the_projection_does_not_depend_on_order_or_duplicates_in_postgres(
-        order in Just((0..fixtures().len()).collect::<Vec<_>>()).prop_shuffle(),
-        repeats in proptest::collection::vec(0..fixtures().len(), 0..40),
+        order in Just((0..bodies().len()).collect::<Vec<_>>()).prop_shuffle(),
+        repeats in proptest::collection::vec(0..bodies().len(), 0..40),
+        moments in proptest::collection::vec(any::<(Index, Index)>(), sends().0.len()),
     ) {
         if support::postgres_url("the_projection_does_not_depend_on_order_or_duplicates_in_postgres").is_some() {
             let postgres = || Fixture::postgres("the projection property").unwrap();
-            let (expected, shuffled) = both_states(postgres, &order, &repeats);
+            let (expected, shuffled) = both_states(postgres, &order, &repeats, &moments);
             same_state(&expected, &shuffled)?;
         }
     }

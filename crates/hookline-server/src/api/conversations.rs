@@ -18,7 +18,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use hookline_meta::ParseOptions;
 use hookline_store::conversation::ConversationQuery;
-use hookline_store::conversation::fold::{Position, fold};
+use hookline_store::conversation::fold::{Position, fold_with_sends};
 use hookline_store::conversation::view::{Account, Conversation, Message, TimelineItem};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -210,8 +210,13 @@ async fn folded(
     id: String,
 ) -> Result<hookline_store::conversation::fold::Folded, ApiError> {
     let conversation = find(state, id).await?;
-    let events = state.store.conversation_events(conversation.key).await?;
-    Ok(fold(&events, &own_apps(state)))
+    let events = state
+        .store
+        .conversation_events(conversation.key.clone())
+        .await?;
+    // Replies sent through this server are shown once each, merged with their echoes when those arrived.
+    let sends = state.store.conversation_sends(conversation.key).await?;
+    Ok(fold_with_sends(&events, &sends, &own_apps(state)))
 }
 
 /// Echoes of any app configured on this server are its own (`this_app`).

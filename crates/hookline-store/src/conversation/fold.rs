@@ -10,17 +10,23 @@
 //! - Edits: kept in `num_edit` order; the text is the latest edit's.
 //! - Outbound status: `read` when a read watermark reaches the message's time, or an Instagram read names
 //!   it or a later message; `delivered` likewise with delivery watermarks and mids; else `sent`.
+//! - Sends ([`fold_with_sends`]): an echo whose `metadata` is a send's id, or whose mid is a send's
+//!   `message_id`, is that send (`this_app`, with its `send_id`); a send without such an echo is a
+//!   message of its own at its creation time, `pending` or `failed` until Meta answered, then with the
+//!   status its receipts give. Reactions, deletions and receipts naming its `message_id` apply to it.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use hookline_meta::message::Message as MetaMessage;
 use hookline_meta::{Event, EventKind, ParseOptions};
 use serde_json::Value;
 
 use super::reparse::with_event;
+use super::sends;
 use super::summary::{position, referral_of};
 use super::view::{Attachment, Direction, Edit, Message, Reaction, TimelineItem};
 use crate::model::StoredEvent;
+use crate::send::StoredSend;
 
 /// A conversation's messages and its timeline, both in `(timestamp, dedup key)` order, each item with
 /// that position for paging.
@@ -35,7 +41,8 @@ pub type Position = (i64, String);
 
 /// What one event contributes.
 enum Fact {
-    Message(Box<Message>),
+    /// A message or an echo, with the echo's `metadata` (which names a send of hookline's).
+    Message(Box<Message>, Option<String>),
     Deleted(String),
     Edit(String, Edit),
     Reaction {
@@ -56,6 +63,17 @@ enum Fact {
 
 /// Folds a conversation's events (read with their raw JSON) into its messages and timeline.
 pub fn fold(events: &[StoredEvent], options: &ParseOptions) -> Folded {
+    fold_with_sends(events, &[], options)
+}
+
+/// Folds a conversation's events (read with their raw JSON) and its sends
+/// ([`crate::EventStore::conversation_sends`]) into its messages and timeline: each send is one
+/// message, joined to its echo when that has arrived (see the module's notes).
+pub fn fold_with_sends(
+    events: &[StoredEvent],
+    sends: &[StoredSend],
+    options: &ParseOptions,
+) -> Folded {
     let mut sorted: Vec<&StoredEvent> = events.iter().collect();
     sorted.sort_by(|a, b| position(a).cmp(&position(b)));
     let mut seen = HashSet::new();
@@ -72,15 +90,20 @@ pub fn fold(events: &[StoredEvent], options: &ParseOptions) -> Folded {
         };
         state.apply(&fact);
         let message_mid = match &fact {
-            Fact::Message(message) => Some(message.mid.clone()),
+            Fact::Message(message, _) => Some(message.mid.clone()),
             _ => None,
         };
         entries.push((stored, message_mid, note, detail, standby));
     }
+    state.join(sends);
 
     let messages = state.messages();
-    let by_mid: BTreeMap<&str, &Message> =
-        messages.iter().map(|(_, m)| (m.mid.as_str(), m)).collect();
+    // Sends not answered yet have no mid, and no event to be the message of.
+    let by_mid: BTreeMap<&str, &Message> = messages
+        .iter()
+        .filter(|(_, m)| !m.mid.is_empty())
+        .map(|(_, m)| (m.mid.as_str(), m))
+        .collect();
     let timeline = entries
         .into_iter()
         .map(|(stored, mid, note, detail, standby)| {
@@ -104,8 +127,10 @@ pub fn fold(events: &[StoredEvent], options: &ParseOptions) -> Folded {
 
 #[derive(Default)]
 struct State {
-    /// Messages by mid, with where they sort.
+    /// Messages by mid (a send Meta has not answered by its id), with where they sort.
     messages: BTreeMap<String, (Position, Message)>,
+    /// Every echo's metadata, by mid: what names a send.
+    echoes: BTreeMap<String, Option<String>>,
     deleted: BTreeSet<String>,
     edits: BTreeMap<String, Vec<Edit>>,
     /// The standing reaction per (mid, person); later events replace earlier ones.
@@ -119,7 +144,10 @@ struct State {
 impl State {
     fn apply(&mut self, fact: &Fact) {
         match fact {
-            Fact::Message(message) => {
+            Fact::Message(message, metadata) => {
+                if message.direction == Direction::Out {
+                    self.echoes.insert(message.mid.clone(), metadata.clone());
+                }
                 let at = (message.timestamp_ms.unwrap_or(i64::MIN), String::new());
                 self.messages
                     .entry(message.mid.clone())
@@ -146,6 +174,48 @@ impl State {
                 self.read_mids.extend(mid.iter().cloned());
             }
             Fact::Other => {}
+        }
+    }
+
+    /// Joins the sends to their echoes: an echo names its send by metadata (first) or mid, and a send
+    /// named by any echo is shown as that echo; the others are added as messages of their own. Every
+    /// echo counts, not only the message kept for its mid, as the backends' SQL counts them.
+    fn join(&mut self, sends: &[StoredSend]) {
+        let by_id: HashMap<&str, &StoredSend> = sends.iter().map(|s| (s.id.as_str(), s)).collect();
+        let by_message_id: HashMap<&str, &StoredSend> = sends
+            .iter()
+            .filter_map(|s| Some((s.message_id.as_deref()?, s)))
+            .collect();
+        let mut echoed: HashSet<&str> = HashSet::new();
+        for (mid, metadata) in &self.echoes {
+            let named = metadata.as_deref().and_then(|m| by_id.get(m).copied());
+            let answered = by_message_id.get(mid.as_str()).copied();
+            echoed.extend(named.iter().chain(answered.iter()).map(|s| s.id.as_str()));
+            let Some(send) = named.or(answered) else {
+                continue;
+            };
+            if let Some((_, message)) = self.messages.get_mut(mid)
+                && message.direction == Direction::Out
+            {
+                message.send_id = Some(send.id.to_string());
+                message.echo_source = Some("this_app");
+            }
+        }
+        let mut waiting: Vec<&StoredSend> = sends
+            .iter()
+            .filter(|s| !echoed.contains(s.id.as_str()))
+            .collect();
+        // In id order, so that which one keeps a contested key (only bad data has any) is always the same.
+        waiting.sort_by(|a, b| a.id.cmp(&b.id));
+        for send in waiting {
+            let key = send
+                .message_id
+                .clone()
+                .unwrap_or_else(|| send.id.to_string());
+            let at = (send.created_at_ms, String::new());
+            self.messages
+                .entry(key)
+                .or_insert_with(|| (at, sends::message(send)));
         }
     }
 
@@ -184,7 +254,8 @@ impl State {
                 message.attachments.clear();
                 message.edits.clear();
             }
-            if message.direction == Direction::Out {
+            // A send's `pending` or `failed` stands: no receipt is about a message Meta has not taken.
+            if message.direction == Direction::Out && message.status.is_none() {
                 message.status = Some(self.status(&message, read_upto));
             }
             let at = (message.timestamp_ms.unwrap_or(i64::MIN), mid);
@@ -270,6 +341,9 @@ fn message_fact(
     let Some(mid) = message.mid.as_ref() else {
         return Fact::Other;
     };
+    let metadata = echo
+        .and_then(|e| e.metadata.as_ref())
+        .map(|m| m.to_string());
     let attachments = message
         .attachments
         .iter()
@@ -281,31 +355,36 @@ fn message_fact(
                 .and_then(|v| v.get("title").and_then(Value::as_str).map(str::to_owned)),
         })
         .collect();
-    Fact::Message(Box::new(Message {
-        mid: mid.to_string(),
-        direction: if echo.is_some() {
-            Direction::Out
-        } else {
-            Direction::In
-        },
-        timestamp_ms: stored.timestamp_ms,
-        text: message.text.as_ref().map(|t| t.to_string()),
-        attachments,
-        status: None,
-        reactions: Vec::new(),
-        edit_count: 0,
-        edits: Vec::new(),
-        deleted: false,
-        echo_source: echo.map(|e| e.source.as_str()),
-        app_id: echo
-            .and_then(|e| e.app_id.as_ref())
-            .map(|id| id.to_string()),
-        quick_reply: message.quick_reply.as_ref().map(json),
-        reply_to: message.reply_to.as_ref().map(json),
-        referral: referral_of(event),
-        standby: event.is_standby(),
-        dedup_key: stored.dedup_key.clone(),
-    }))
+    Fact::Message(
+        Box::new(Message {
+            mid: mid.to_string(),
+            direction: if echo.is_some() {
+                Direction::Out
+            } else {
+                Direction::In
+            },
+            timestamp_ms: stored.timestamp_ms,
+            text: message.text.as_ref().map(|t| t.to_string()),
+            attachments,
+            status: None,
+            reactions: Vec::new(),
+            edit_count: 0,
+            edits: Vec::new(),
+            deleted: false,
+            echo_source: echo.map(|e| e.source.as_str()),
+            app_id: echo
+                .and_then(|e| e.app_id.as_ref())
+                .map(|id| id.to_string()),
+            quick_reply: message.quick_reply.as_ref().map(json),
+            reply_to: message.reply_to.as_ref().map(json),
+            referral: referral_of(event),
+            standby: event.is_standby(),
+            dedup_key: stored.dedup_key.clone(),
+            send_id: None,
+            send_error: None,
+        }),
+        metadata,
+    )
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Value {
@@ -688,6 +767,67 @@ mod tests {
         let message = &folded.messages[1].1;
         assert_eq!(message.quick_reply.as_ref().unwrap()["payload"], "RED");
         assert_eq!(message.reply_to.as_ref().unwrap()["mid"], "m.1");
+    }
+
+    fn send(n: u128, at: i64, message_id: Option<&str>) -> StoredSend {
+        use crate::send::{NewSend, SendId, SendStatus};
+        let mut send = StoredSend::pending(&NewSend {
+            id: SendId::from_parts(at, n),
+            object: "page".into(),
+            account_id: "100".into(),
+            recipient: crate::conversation::view::Counterpart::Id("7".into()),
+            request: serde_json::json!({"message": {"text": "sent by hookline"}}),
+            created_at_ms: at,
+        });
+        if let Some(mid) = message_id {
+            send.status = SendStatus::Sent;
+            send.message_id = Some(mid.to_owned());
+        }
+        send
+    }
+
+    fn echo_naming(id: i64, ts: i64, mid: &str, metadata: &str) -> StoredEvent {
+        ev(
+            id,
+            "message_echo",
+            ts,
+            format!(
+                r#"{{{PAGE},"timestamp":{ts},"message":{{"mid":"{mid}","is_echo":true,"app_id":42,"metadata":"{metadata}","text":"reply"}}}}"#
+            ),
+        )
+    }
+
+    #[test]
+    fn a_send_and_its_echo_are_one_message_however_the_echo_names_it() {
+        let options = ParseOptions::default();
+        let by_metadata = send(1, 5, None);
+        let by_mid = send(2, 15, Some("m.3"));
+        let waiting = send(3, 25, Some("m.9"));
+        let events = [
+            echo_naming(1, 10, "m.2", by_metadata.id.as_str()),
+            echo(2, 20, "m.3", "42"),
+            echo(3, 30, "m.4", "42"),
+        ];
+        let sends = [waiting.clone(), by_mid.clone(), by_metadata.clone()];
+        let got: Vec<_> = fold_with_sends(&events, &sends, &options)
+            .messages
+            .into_iter()
+            .map(|(_, m)| (m.mid, m.echo_source, m.send_id, m.timestamp_ms))
+            .collect();
+        let id = |s: &StoredSend| Some(s.id.to_string());
+        assert_eq!(
+            got,
+            [
+                ("m.2".into(), Some("this_app"), id(&by_metadata), Some(10)),
+                ("m.3".into(), Some("this_app"), id(&by_mid), Some(20)),
+                ("m.9".into(), Some("this_app"), id(&waiting), Some(25)),
+                ("m.4".into(), Some("other_app"), None, Some(30)),
+            ]
+        );
+        // Without the sends, the same events are what their app id says.
+        let plain = fold(&events, &options);
+        assert!(plain.messages.iter().all(|(_, m)| m.send_id.is_none()));
+        assert_eq!(plain.messages[0].1.echo_source, Some("other_app"));
     }
 
     #[test]

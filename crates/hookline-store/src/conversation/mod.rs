@@ -13,11 +13,14 @@
 //! - [`fold`]: a conversation's messages and timeline, computed when read from its events sorted by
 //!   `(timestamp, dedup key)`: reactions (latest per person), edits with their history, deletions as
 //!   tombstones, receipts turned into per-message status.
+//! - `sends`: hookline's own sends ([`crate::send`]) joined to their echoes when read, so a send and
+//!   its echo are one message whichever arrived first (see [`fold::fold_with_sends`]).
 //! - [`reparse`]: a stored event's raw JSON back into a typed [`hookline_meta::Event`].
 //! - [`view`]: the shapes both are read as (CONTRACTS.md section 6, extended).
 
 pub mod fold;
 pub mod reparse;
+pub(crate) mod sends;
 pub mod summary;
 pub mod view;
 

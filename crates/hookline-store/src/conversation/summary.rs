@@ -126,6 +126,8 @@ fn preview(stored: &StoredEvent, event: &Event<'_>) -> Preview {
             })
             .unwrap_or_default(),
         deleted: false,
+        // Which send an echo is, is known only when read, against the sends of that time.
+        send_id: None,
     }
 }
 

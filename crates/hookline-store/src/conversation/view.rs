@@ -42,9 +42,10 @@ pub struct Conversation {
     /// True when its latest event came through `standby` (another app owns the thread).
     pub standby: bool,
     pub last_message: Option<Preview>,
-    /// Messages from the user newer than the business's latest message.
+    /// Messages from the user newer than the business's latest message (an echo, or a send that did
+    /// not fail).
     pub unread: i64,
-    /// Messages in and out.
+    /// Messages in and out; a send and its echo are one.
     pub message_count: i64,
     /// The latest attribution (ad, link, plugin, product), with its time.
     pub referral: Option<Value>,
@@ -59,18 +60,25 @@ pub struct Preview {
     pub timestamp_ms: Option<i64>,
     pub attachment_types: Vec<String>,
     pub deleted: bool,
+    /// The send (`hl_...`) it is, or whose echo it is; null for messages hookline did not send.
+    #[serde(default)]
+    pub send_id: Option<String>,
 }
 
 /// An item of `GET /api/v1/conversations/{id}/messages`.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Message {
+    /// Meta's id of the message; null (empty here) for a send the Send API has not answered yet.
+    #[serde(serialize_with = "empty_as_null")]
+    #[schema(value_type = Option<String>)]
     pub mid: String,
     pub direction: Direction,
     pub timestamp_ms: Option<i64>,
     /// The current text (the latest edit's); null when deleted or when there is none.
     pub text: Option<String>,
     pub attachments: Vec<Attachment>,
-    /// For outbound messages: `sent`, `delivered` or `read`; null for inbound ones.
+    /// For outbound messages: `sent`, `delivered` or `read`, or for a send whose echo has not arrived
+    /// also `pending` (the Send API has not answered) or `failed`; null for inbound ones.
     pub status: Option<&'static str>,
     /// The reactions standing now, one per person.
     pub reactions: Vec<Reaction>,
@@ -79,7 +87,7 @@ pub struct Message {
     /// Deleted (unsent) by its author: content removed, the message kept as a tombstone.
     pub deleted: bool,
     /// For outbound messages: who sent it (`this_app`, `page_inbox`, `instagram_inbox`, `other_app`,
-    /// `unknown`).
+    /// `unknown`); `this_app` for every send and its echo, whatever app ids are configured.
     pub echo_source: Option<&'static str>,
     pub app_id: Option<String>,
     pub quick_reply: Option<Value>,
@@ -87,8 +95,25 @@ pub struct Message {
     pub referral: Option<Value>,
     /// Received through `standby`: another app owned the thread.
     pub standby: bool,
-    /// The dedup key of the event that carried the message (the same in every store, unlike event ids).
+    /// The dedup key of the event that carried the message (the same in every store, unlike event ids);
+    /// null (empty here) for a send whose echo has not arrived.
+    #[serde(serialize_with = "empty_as_null")]
+    #[schema(value_type = Option<String>)]
     pub dedup_key: String,
+    /// The send (`hl_...`) it is, or whose echo it is: an echo names its send by the `metadata` the send
+    /// gave the Send API, or by its `mid`. Null for messages hookline did not send.
+    pub send_id: Option<String>,
+    /// Why the send failed (for `status` `failed`).
+    pub send_error: Option<String>,
+}
+
+/// An empty text as `null`: the message of a send has no mid nor event until Meta answers.
+fn empty_as_null<S: serde::Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    if text.is_empty() {
+        serializer.serialize_none()
+    } else {
+        serializer.serialize_str(text)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]

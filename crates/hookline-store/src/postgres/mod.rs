@@ -10,6 +10,7 @@
 //!   them on one instance at a time.
 //! - [`read`], [`outbox`]: queries, and the sinks' cursors and attempt rows, on pooled connections;
 //!   [`lease`]: the sinks' leases and the claims on due rows, for several instances running one sink.
+//! - [`sends`]: hookline's sends and their outcomes, each change a transaction on a pooled connection.
 //! - [`lock`]: the advisory lock keys; [`runtime`]: the store's own runtime.
 //!
 //! Every task and query of the store runs on a small runtime of its own (see [`runtime`] for why), as
@@ -28,6 +29,7 @@ mod projector;
 mod read;
 mod runtime;
 mod schema;
+mod sends;
 mod writer;
 
 use std::borrow::Cow;
@@ -50,6 +52,7 @@ use crate::model::{DeliveryQuery, EventQuery, NewDelivery, StoredDelivery, Store
 use crate::outbox::{
     Attempt, AttemptQuery, DeadSelection, DueQuery, OutboxWrite, SinkClaim, SinkStart, SinkStatus,
 };
+use crate::send::{NewSend, SendId, SendOutcome, StoredSend};
 use crate::store::{BoxFuture, EventStore, PendingCommit};
 use crate::url::{PostgresUrl, WriterOptions};
 use connection::{describe, pool_error, store_error};
@@ -535,6 +538,61 @@ impl EventStore for PostgresStore {
 
     fn drop_dead(&self, selection: DeadSelection) -> BoxFuture<'_, Result<u64, StoreError>> {
         self.change(move |client| async move { outbox::drop_dead(&client, &selection).await })
+    }
+
+    fn create_send(&self, send: NewSend) -> BoxFuture<'_, Result<StoredSend, StoreError>> {
+        let created = self.change(move |client| async move { sends::create(&client, &send).await });
+        Box::pin(async move { created.await? })
+    }
+
+    fn mark_send_sent(
+        &self,
+        id: SendId,
+        message_id: String,
+        at_ms: i64,
+    ) -> BoxFuture<'_, Result<StoredSend, StoreError>> {
+        self.mark_send(id, SendOutcome::Sent { message_id }, at_ms)
+    }
+
+    fn mark_send_failed(
+        &self,
+        id: SendId,
+        error: String,
+        at_ms: i64,
+    ) -> BoxFuture<'_, Result<StoredSend, StoreError>> {
+        self.mark_send(id, SendOutcome::Failed { error }, at_ms)
+    }
+
+    fn get_send(&self, id: SendId) -> BoxFuture<'_, Result<Option<StoredSend>, StoreError>> {
+        self.read(move |client| async move { sends::get(&client, id.as_str()).await })
+    }
+
+    fn conversation_sends(
+        &self,
+        key: String,
+    ) -> BoxFuture<'_, Result<Vec<StoredSend>, StoreError>> {
+        self.read(move |client| async move { sends::of_conversation(&client, &key).await })
+    }
+
+    fn send_by_message_id(
+        &self,
+        message_id: String,
+    ) -> BoxFuture<'_, Result<Option<StoredSend>, StoreError>> {
+        self.read(move |client| async move { sends::by_message_id(&client, &message_id).await })
+    }
+}
+
+impl PostgresStore {
+    fn mark_send(
+        &self,
+        id: SendId,
+        outcome: SendOutcome,
+        at_ms: i64,
+    ) -> BoxFuture<'_, Result<StoredSend, StoreError>> {
+        let marked = self.change(move |mut client| async move {
+            sends::mark(&mut client, &id, &outcome, at_ms).await
+        });
+        Box::pin(async move { marked.await? })
     }
 }
 

@@ -12,12 +12,14 @@ use deadpool_postgres::GenericClient;
 use hookline_meta::ParseOptions;
 
 use crate::conversation::reparse::with_event;
+use crate::conversation::sends::{InList, echo_keys, last_outbound_ms, preview};
 use crate::conversation::summary::{AccountSummary, Summary, counterpart_of};
-use crate::conversation::view::{Account, Conversation};
+use crate::conversation::view::{Account, Conversation, Direction};
 use crate::conversation::{ConversationQuery, conversation_id};
 use crate::model::{EventQuery, StoredEvent};
 use crate::postgres::connection::Session;
 use crate::postgres::read::{self, Filters};
+use crate::postgres::sends;
 use crate::postgres::{owned_text, text};
 
 /// Events applied in one step (one transaction).
@@ -46,14 +48,21 @@ pub(crate) async fn step(session: &mut Session) -> Result<i64, Error> {
     };
     let (mut conversations, mut accounts) = load(&tx, &events).await?;
     let options = ParseOptions::default();
+    let mut echoes = Vec::with_capacity(events.len());
     for event in &events {
+        let mut echo = None;
         if let Some(summary) = event
             .conversation_key
             .as_ref()
             .and_then(|key| conversations.get_mut(key))
         {
-            with_event(event, &options, |e| summary.absorb(event, e));
+            echo = with_event(event, &options, |e| {
+                summary.absorb(event, e);
+                echo_keys(e)
+            })
+            .flatten();
         }
+        echoes.push(echo);
         if let (Some(object), Some(account)) = (&event.object, &event.entry_id)
             && let Some(summary) = accounts.get_mut(&(object.clone(), account.clone()))
         {
@@ -61,7 +70,7 @@ pub(crate) async fn step(session: &mut Session) -> Result<i64, Error> {
         }
     }
     tokio::try_join!(
-        save_timeline(&tx, &events),
+        save_timeline(&tx, &events, &echoes),
         save_conversations(&tx, &conversations),
         save_accounts(&tx, &accounts),
         async {
@@ -147,31 +156,52 @@ async fn load(
     Ok((conversations, accounts))
 }
 
-/// Indexes each event under its conversation.
-async fn save_timeline(client: &impl GenericClient, events: &[StoredEvent]) -> Result<u64, Error> {
-    let rows: Vec<&StoredEvent> = events
+/// An echo's mid and metadata (see [`echo_keys`]).
+type EchoKeys = Option<(String, Option<String>)>;
+
+/// Indexes each event under its conversation, an echo with its mid and metadata (`echoes` are in the
+/// events' order).
+async fn save_timeline(
+    client: &impl GenericClient,
+    events: &[StoredEvent],
+    echoes: &[EchoKeys],
+) -> Result<u64, Error> {
+    let rows: Vec<(&StoredEvent, &EchoKeys)> = events
         .iter()
-        .filter(|e| e.conversation_key.is_some())
+        .zip(echoes)
+        .filter(|(e, _)| e.conversation_key.is_some())
         .collect();
     if rows.is_empty() {
         return Ok(0);
     }
     let keys: Vec<&str> = rows
         .iter()
-        .filter_map(|e| e.conversation_key.as_deref())
+        .filter_map(|(e, _)| e.conversation_key.as_deref())
         .collect();
-    let ids: Vec<i64> = rows.iter().map(|e| e.id).collect();
-    let times: Vec<Option<i64>> = rows.iter().map(|e| e.timestamp_ms).collect();
-    let kinds: Vec<&str> = rows.iter().map(|e| e.kind.as_str()).collect();
+    let ids: Vec<i64> = rows.iter().map(|(e, _)| e.id).collect();
+    let times: Vec<Option<i64>> = rows.iter().map(|(e, _)| e.timestamp_ms).collect();
+    let kinds: Vec<&str> = rows.iter().map(|(e, _)| e.kind.as_str()).collect();
+    // Parsed from the raw JSON, where an escape may put a NUL in them.
+    let mids: Vec<Option<String>> = rows
+        .iter()
+        .map(|(_, echo)| echo.as_ref().map(|(mid, _)| owned_text(mid)))
+        .collect();
+    let metadata: Vec<Option<String>> = rows
+        .iter()
+        .map(|(_, echo)| {
+            echo.as_ref()
+                .and_then(|(_, m)| m.as_deref().map(owned_text))
+        })
+        .collect();
     let statement = client
         .prepare_cached(
-            "INSERT INTO conversation_events (conversation_key, event_id, timestamp_ms, kind)
-             SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::text[])
+            "INSERT INTO conversation_events (conversation_key, event_id, timestamp_ms, kind, mid, metadata)
+             SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::text[])
              ON CONFLICT DO NOTHING",
         )
         .await?;
     client
-        .execute(&statement, &[&keys, &ids, &times, &kinds])
+        .execute(&statement, &[&keys, &ids, &times, &kinds, &mids, &metadata])
         .await
 }
 
@@ -313,9 +343,18 @@ async fn with_counts(
         return Ok(Vec::new());
     }
     let keys: Vec<&str> = summaries.iter().map(|(key, _, _)| key.as_str()).collect();
+    let echo_mids: Vec<Option<&str>> = summaries
+        .iter()
+        .map(|(_, _, s)| {
+            let last = &s.last_message.as_ref()?.value;
+            (last.direction == Direction::Out).then_some(last.mid.as_deref())?
+        })
+        .collect();
+    let in_list: Vec<InList> = sends::in_list(client, &keys, &echo_mids).await?;
     let since: Vec<i64> = summaries
         .iter()
-        .map(|(_, _, s)| s.last_outbound_ms.unwrap_or(i64::MIN))
+        .zip(&in_list)
+        .map(|((_, _, s), sends)| last_outbound_ms(s, sends).unwrap_or(i64::MIN))
         .collect();
     let statement = client
         .prepare_cached(
@@ -334,8 +373,9 @@ async fn with_counts(
     }
     Ok(summaries
         .into_iter()
+        .zip(in_list)
         .enumerate()
-        .filter_map(|(n, (key, id, summary))| {
+        .filter_map(|(n, ((key, id, summary), sends))| {
             let (message_count, unread) = counts.get(&(n as i64 + 1)).copied().unwrap_or((0, 0));
             let (object, account_id, counterpart) = counterpart_of(&key)?;
             Some(Conversation {
@@ -346,9 +386,9 @@ async fn with_counts(
                 last_event_ms: summary.last_event_ms,
                 owner_app_id: summary.owner.as_ref().and_then(|o| o.value.clone()),
                 standby: summary.standby.as_ref().is_some_and(|s| s.value),
-                last_message: summary.preview(),
+                last_message: preview(&summary, &sends),
                 unread,
-                message_count,
+                message_count: message_count + sends.unechoed,
                 referral: summary.referral.as_ref().map(|r| r.value.clone()),
                 key,
             })

@@ -135,6 +135,32 @@ CREATE INDEX sink_attempts_conversation ON sink_attempts (sink, conversation_key
 ALTER TABLE sink_cursors ADD COLUMN lease_owner TEXT COLLATE "C", ADD COLUMN lease_until_ms BIGINT;
 ALTER TABLE sink_attempts ADD COLUMN claimed_by TEXT COLLATE "C", ADD COLUMN claimed_until_ms BIGINT;
 "#,
+    r#"
+-- Messages hookline sends through Meta's Send API (crate::send): recorded before the call, then marked
+-- with its outcome. The recipient is one of a scoped id and a user_ref.
+CREATE TABLE sends (
+    id                 TEXT COLLATE "C" PRIMARY KEY,
+    conversation_key   TEXT COLLATE "C" NOT NULL,
+    object             TEXT COLLATE "C" NOT NULL,
+    account_id         TEXT COLLATE "C" NOT NULL,
+    recipient_id       TEXT COLLATE "C",
+    recipient_user_ref TEXT COLLATE "C",
+    request            TEXT NOT NULL,
+    status             TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    message_id         TEXT COLLATE "C",
+    error              TEXT,
+    created_at_ms      BIGINT NOT NULL,
+    updated_at_ms      BIGINT NOT NULL,
+    CHECK ((recipient_id IS NULL) <> (recipient_user_ref IS NULL))
+);
+CREATE INDEX sends_conversation ON sends (conversation_key, created_at_ms, id);
+-- A message is the answer to one send.
+CREATE UNIQUE INDEX sends_message_id ON sends (message_id);
+
+-- An echo's mid and metadata, so that lists match sends to their echoes in SQL (conversation::sends).
+-- Echoes projected before this migration have neither: they came before any send, so none is theirs.
+ALTER TABLE conversation_events ADD COLUMN mid TEXT COLLATE "C", ADD COLUMN metadata TEXT COLLATE "C";
+"#,
 ];
 
 /// Why a store cannot be used with this code's schema.

@@ -9,6 +9,8 @@
 //! - [`outbox`]: the sinks' cursors and attempt rows (written by the writer, read on the read connections);
 //!   [`lease`]: the leases and claims of several instances on one database; [`presence`]: which
 //!   processes have the file open, so that leases of a process that died are cleared at once.
+//! - [`sends`]: hookline's sends and their outcomes (written by the writer, read on the read
+//!   connections).
 
 mod checkpoint;
 mod lease;
@@ -17,6 +19,7 @@ mod presence;
 mod projection;
 mod read;
 mod schema;
+mod sends;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -36,10 +39,12 @@ use crate::model::{DeliveryQuery, EventQuery, NewDelivery, StoredDelivery, Store
 use crate::outbox::{
     Attempt, AttemptQuery, DeadSelection, DueQuery, OutboxWrite, SinkClaim, SinkStart, SinkStatus,
 };
+use crate::send::{NewSend, SendId, SendOutcome, StoredSend};
 use crate::store::{BoxFuture, EventStore, PendingCommit};
 use crate::url::WriterOptions;
 use outbox::{Answer, OutboxOp};
 use read::Readers;
+use sends::SendChange;
 use writer::{Job, Writer};
 
 /// Settings of a SQLite store.
@@ -160,6 +165,17 @@ impl SqliteStore {
         Box::pin(async move {
             match done.await? {
                 Answer::Number(n) => Ok(n),
+                other => Err(unexpected(&other)),
+            }
+        })
+    }
+
+    /// Hands a change to a send to the writer, which commits it with the next group.
+    fn send_change(&self, change: SendChange) -> BoxFuture<'_, Result<StoredSend, StoreError>> {
+        let done = self.outbox(OutboxOp::Send(change));
+        Box::pin(async move {
+            match done.await? {
+                Answer::Send(send) => Ok(*send),
                 other => Err(unexpected(&other)),
             }
         })
@@ -436,6 +452,48 @@ impl EventStore for SqliteStore {
     fn drop_dead(&self, selection: DeadSelection) -> BoxFuture<'_, Result<u64, StoreError>> {
         let done = self.outbox_number(OutboxOp::DropDead { selection });
         Box::pin(async move { done.await.map(|n| n.max(0) as u64) })
+    }
+
+    fn create_send(&self, send: NewSend) -> BoxFuture<'_, Result<StoredSend, StoreError>> {
+        self.send_change(SendChange::Create(send))
+    }
+
+    fn mark_send_sent(
+        &self,
+        id: SendId,
+        message_id: String,
+        at_ms: i64,
+    ) -> BoxFuture<'_, Result<StoredSend, StoreError>> {
+        let outcome = SendOutcome::Sent { message_id };
+        self.send_change(SendChange::Mark { id, outcome, at_ms })
+    }
+
+    fn mark_send_failed(
+        &self,
+        id: SendId,
+        error: String,
+        at_ms: i64,
+    ) -> BoxFuture<'_, Result<StoredSend, StoreError>> {
+        let outcome = SendOutcome::Failed { error };
+        self.send_change(SendChange::Mark { id, outcome, at_ms })
+    }
+
+    fn get_send(&self, id: SendId) -> BoxFuture<'_, Result<Option<StoredSend>, StoreError>> {
+        self.read(move |conn| sends::get(conn, id.as_str()))
+    }
+
+    fn conversation_sends(
+        &self,
+        key: String,
+    ) -> BoxFuture<'_, Result<Vec<StoredSend>, StoreError>> {
+        self.read(move |conn| sends::of_conversation(conn, &key))
+    }
+
+    fn send_by_message_id(
+        &self,
+        message_id: String,
+    ) -> BoxFuture<'_, Result<Option<StoredSend>, StoreError>> {
+        self.read(move |conn| sends::by_message_id(conn, &message_id))
     }
 }
 

@@ -10,7 +10,9 @@ use crate::outbox::{
     Attempt, AttemptChange, AttemptQuery, AttemptState, DeadSelection, DueQuery, OutboxWrite,
     SinkClaim, SinkStart, SinkStatus,
 };
+use crate::send::StoredSend;
 use crate::sqlite::lease;
+use crate::sqlite::sends::{self, SendChange};
 
 /// A change to the outbox, run by the writer.
 #[derive(Debug)]
@@ -44,6 +46,9 @@ pub(crate) enum OutboxOp {
     DropDead {
         selection: DeadSelection,
     },
+    /// Records a send or its outcome (see `sends.rs`): not the outbox's, but a small write the writer
+    /// commits with its next group the same way.
+    Send(SendChange),
 }
 
 /// What an [`OutboxOp`] answers.
@@ -53,6 +58,7 @@ pub(crate) enum Answer {
     Number(i64),
     Claimed(Option<i64>),
     Rows(Vec<(Attempt, StoredEvent)>),
+    Send(Box<StoredSend>),
 }
 
 /// Applies `op` within the writer's transaction. The outer error is the database's; the inner one a
@@ -93,6 +99,9 @@ pub(crate) fn apply(
             let (clause, values) = selected(selection);
             let sql = format!("DELETE FROM sink_attempts WHERE state = 'dead'{clause}");
             tx.execute(&sql, params_from_iter(values)).map(number)
+        }
+        OutboxOp::Send(change) => {
+            sends::apply(tx, change).map(|done| done.map(|send| Answer::Send(Box::new(send))))
         }
     }
 }

@@ -13,11 +13,13 @@ use hookline_meta::ParseOptions;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::conversation::reparse::with_event;
+use crate::conversation::sends::{echo_keys, last_outbound_ms, preview};
 use crate::conversation::summary::{AccountSummary, Summary, counterpart_of};
 use crate::conversation::view::{Account, Conversation};
 use crate::conversation::{ConversationQuery, conversation_id};
 use crate::model::{EventQuery, StoredEvent};
 use crate::sqlite::read;
+use crate::sqlite::sends as sqlite_sends;
 
 /// Events applied in one projection step: small enough that a delivery arriving meanwhile waits
 /// milliseconds, not more.
@@ -76,18 +78,31 @@ fn apply(
     accounts: &mut HashMap<(String, String), AccountSummary>,
 ) -> rusqlite::Result<()> {
     if let Some(key) = &event.conversation_key {
-        tx.prepare_cached(
-            "INSERT OR IGNORE INTO conversation_events (conversation_key, event_id, timestamp_ms, kind)
-             VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![key, event.id, event.timestamp_ms, event.kind])?;
         if !conversations.contains_key(key) {
             let summary = load_conversation(tx, key)?.unwrap_or_default();
             conversations.insert(key.clone(), summary);
         }
-        if let Some(summary) = conversations.get_mut(key) {
-            with_event(event, options, |e| summary.absorb(event, e));
-        }
+        let echo = conversations.get_mut(key).and_then(|summary| {
+            with_event(event, options, |e| {
+                summary.absorb(event, e);
+                echo_keys(e)
+            })
+            .flatten()
+        });
+        let (mid, metadata) = echo.unzip();
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO conversation_events
+                 (conversation_key, event_id, timestamp_ms, kind, mid, metadata)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            key,
+            event.id,
+            event.timestamp_ms,
+            event.kind,
+            mid,
+            metadata.flatten()
+        ])?;
     }
     if let (Some(object), Some(account)) = (&event.object, &event.entry_id) {
         let id = (object.clone(), account.clone());
@@ -218,6 +233,7 @@ fn conversation(
         return Ok(None);
     };
     let summary: Summary = serde_json::from_str(state).unwrap_or_default();
+    let sends = sqlite_sends::in_list(conn, &key, &summary)?;
     let (message_count, unread): (i64, i64) = conn
         .prepare_cached(
             "SELECT count(*) FILTER (WHERE kind IN ('message', 'message_echo')),
@@ -225,7 +241,7 @@ fn conversation(
              FROM conversation_events WHERE conversation_key = ?1",
         )?
         .query_row(
-            params![key, summary.last_outbound_ms.unwrap_or(i64::MIN)],
+            params![key, last_outbound_ms(&summary, &sends).unwrap_or(i64::MIN)],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
     Ok(Some(Conversation {
@@ -236,9 +252,9 @@ fn conversation(
         last_event_ms: summary.last_event_ms,
         owner_app_id: summary.owner.as_ref().and_then(|o| o.value.clone()),
         standby: summary.standby.as_ref().is_some_and(|s| s.value),
-        last_message: summary.preview(),
+        last_message: preview(&summary, &sends),
         unread,
-        message_count,
+        message_count: message_count + sends.unechoed,
         referral: summary.referral.as_ref().map(|r| r.value.clone()),
         key,
     }))

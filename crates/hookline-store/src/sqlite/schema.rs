@@ -145,6 +145,33 @@ ALTER TABLE sink_cursors ADD COLUMN lease_until_ms INTEGER;
 ALTER TABLE sink_attempts ADD COLUMN claimed_by TEXT;
 ALTER TABLE sink_attempts ADD COLUMN claimed_until_ms INTEGER;
 "#,
+    r#"
+-- Messages hookline sends through Meta's Send API (crate::send): recorded before the call, then marked
+-- with its outcome. The recipient is one of a scoped id and a user_ref.
+CREATE TABLE sends (
+    id                 TEXT PRIMARY KEY,
+    conversation_key   TEXT NOT NULL,
+    object             TEXT NOT NULL,
+    account_id         TEXT NOT NULL,
+    recipient_id       TEXT,
+    recipient_user_ref TEXT,
+    request            TEXT NOT NULL,
+    status             TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    message_id         TEXT,
+    error              TEXT,
+    created_at_ms      INTEGER NOT NULL,
+    updated_at_ms      INTEGER NOT NULL,
+    CHECK ((recipient_id IS NULL) <> (recipient_user_ref IS NULL))
+) WITHOUT ROWID;
+CREATE INDEX sends_conversation ON sends (conversation_key, created_at_ms, id);
+-- A message is the answer to one send.
+CREATE UNIQUE INDEX sends_message_id ON sends (message_id);
+
+-- An echo's mid and metadata, so that lists match sends to their echoes in SQL (conversation::sends).
+-- Echoes projected before this migration have neither: they came before any send, so none is theirs.
+ALTER TABLE conversation_events ADD COLUMN mid TEXT;
+ALTER TABLE conversation_events ADD COLUMN metadata TEXT;
+"#,
 ];
 
 /// Why a database cannot be used with this code's schema.
