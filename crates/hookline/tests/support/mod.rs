@@ -416,3 +416,13 @@ pub async fn at_sink(sink: &wiremock::MockServer) -> (HashMap<String, HashSet<St
     }
     (by_id, requests.len())
 }
+
+/// The rounds (or seeds) of a fault test: `HOOKLINE_FAULT_ITERATIONS` for a long run, else `short`.
+pub fn fault_iterations(short: usize) -> usize {
+    match std::env::var("HOOKLINE_FAULT_ITERATIONS") {
+        Ok(text) if !text.trim().is_empty() => text.trim().parse().unwrap_or_else(|err| {
+            panic!("HOOKLINE_FAULT_ITERATIONS={text:?} is not a number of iterations: {err}")
+        }),
+        _ => short,
+    }
+}
