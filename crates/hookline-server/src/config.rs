@@ -2,18 +2,27 @@
 //! passes `HOOKLINE_*` environment variables and command-line flags, already merged by clap), then
 //! [`Config::validate`].
 //!
-//! Secrets are [`Secret`]s, so `{:?}` of a config (and any log line) never shows them.
+//! Secrets are [`Secret`]s (account tokens [`Token`]s), so `{:?}` of a config (and any log line) never
+//! shows them.
+//!
+//! - [`account`]: the `[[account]]` sections (Pages and Instagram accounts with their tokens).
+
+pub mod account;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
+use hookline_graph::{GraphClient, GraphConfig, Token};
 use hookline_meta::Secret;
 use hookline_sinks::SinkConfig;
 use hookline_store::StoreUrl;
 use serde::{Deserialize, Deserializer, Serialize};
+
+pub use account::{Account, AccountConfig, AccountKind};
 
 /// Default body cap: a 1000-entry batch is about 0.3–1 MB, and bodies over 300 KB are seen in the wild.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -64,6 +73,19 @@ pub struct Config {
     /// Where stored events are forwarded (`[[sink]]` sections, CONTRACTS.md section 5).
     #[serde(rename = "sink")]
     pub sinks: Vec<SinkConfig>,
+    /// Scheme and host of the Graph API (both hosts, Facebook and Instagram, go there).
+    pub graph_url: String,
+    /// Graph API version, `vMAJOR.MINOR`.
+    pub graph_version: String,
+    /// Whether `serve` checks the `[[account]]` subscriptions and re-subscribes what Meta dropped.
+    pub watchdog: bool,
+    /// Time between two checks of one account (`watchdog_interval_secs`: seconds, fractions allowed, or
+    /// a duration such as "5m" or "250ms").
+    #[serde(rename = "watchdog_interval_secs", deserialize_with = "interval")]
+    pub watchdog_interval: Duration,
+    /// Pages and Instagram accounts with their tokens (`[[account]]` sections).
+    #[serde(rename = "account")]
+    pub accounts: Vec<AccountConfig>,
 }
 
 /// One `[[app]]` section: an app with its own route, secrets and tokens.
@@ -101,6 +123,10 @@ pub struct Overrides {
     pub max_body_bytes: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_sha1: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graph_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graph_version: Option<String>,
 }
 
 /// The built-in defaults, as the first layer.
@@ -122,7 +148,17 @@ struct Defaults {
     max_connections: usize,
     app: Vec<()>,
     sink: Vec<()>,
+    graph_url: &'static str,
+    graph_version: &'static str,
+    watchdog: bool,
+    watchdog_interval_secs: u64,
+    account: Vec<()>,
 }
+
+/// Seconds between two checks of an account's subscription: Meta disables an app's subscription after
+/// deliveries have failed for about an hour, so a check every five minutes restores it well within that,
+/// at two Graph reads per account.
+pub const DEFAULT_WATCHDOG_INTERVAL_SECS: u64 = 300;
 
 const DEFAULTS: fn() -> Defaults = || Defaults {
     listen: "127.0.0.1:8080",
@@ -142,6 +178,11 @@ const DEFAULTS: fn() -> Defaults = || Defaults {
     max_connections: 1024,
     app: Vec::new(),
     sink: Vec::new(),
+    graph_url: hookline_graph::DEFAULT_BASE_URL,
+    graph_version: hookline_graph::DEFAULT_VERSION,
+    watchdog: true,
+    watchdog_interval_secs: DEFAULT_WATCHDOG_INTERVAL_SECS,
+    account: Vec::new(),
 };
 
 /// A configuration that cannot be used, with what to do about it.
@@ -156,6 +197,14 @@ pub enum ConfigError {
 impl Config {
     /// Defaults, then `file` (if any), then `overrides`; validated.
     pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
+        let config = Config::extract(file, overrides)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Defaults, then `file` (if any), then `overrides`, not yet validated: for commands that need only
+    /// part of the settings (`hookline meta` checks them with [`Config::validate_meta`]).
+    pub fn extract(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(DEFAULTS()));
         if let Some(file) = file {
             if !file.exists() {
@@ -167,11 +216,9 @@ impl Config {
             figment = figment.merge(Toml::file(file));
         }
         figment = figment.merge(Serialized::defaults(overrides));
-        let config: Config = figment
+        figment
             .extract()
-            .map_err(|err| ConfigError::Load(format!("invalid configuration: {err}")))?;
-        config.validate()?;
-        Ok(config)
+            .map_err(|err| ConfigError::Load(format!("invalid configuration: {err}")))
     }
 
     /// A config with built-in defaults and the given secret, for tests and embedding.
@@ -232,7 +279,76 @@ impl Config {
             ConfigError::Invalid(format!(
                 "[[sink]] {err} (hookline.example.toml shows every sink setting)"
             ))
+        })?;
+        self.validate_meta()
+    }
+
+    /// Checks the settings of the Graph side: the Graph URL and version, the watchdog interval, and every
+    /// `[[account]]` (exactly one id and one token source, the token readable, known field names, no id
+    /// twice).
+    pub fn validate_meta(&self) -> Result<(), ConfigError> {
+        self.graph_client()?;
+        if self.watchdog_interval.is_zero() {
+            return Err(ConfigError::Invalid(format!(
+                "watchdog_interval_secs must be above zero; the default is {DEFAULT_WATCHDOG_INTERVAL_SECS} \
+                 (set watchdog = false to turn the watchdog off)"
+            )));
+        }
+        self.accounts()?;
+        Ok(())
+    }
+
+    /// Where Graph calls go: `graph_url` for both the Facebook and the Instagram host, `graph_version`.
+    pub fn graph_config(&self) -> GraphConfig {
+        GraphConfig::with_base_url(self.graph_url.trim()).version(self.graph_version.trim())
+    }
+
+    /// A Graph client for [`Config::graph_config`].
+    pub fn graph_client(&self) -> Result<GraphClient, ConfigError> {
+        GraphClient::new(self.graph_config()).map_err(|err| {
+            ConfigError::Invalid(format!(
+                "graph_url / graph_version (--graph-url, HOOKLINE_GRAPH_URL, --graph-version, \
+                 HOOKLINE_GRAPH_VERSION): {err}"
+            ))
         })
+    }
+
+    /// Every `[[account]]` with its token read, in file order.
+    pub fn accounts(&self) -> Result<Vec<Account>, ConfigError> {
+        let mut seen = HashSet::new();
+        let mut accounts = Vec::with_capacity(self.accounts.len());
+        for (index, section) in self.accounts.iter().enumerate() {
+            let account = section.resolve(index).map_err(ConfigError::Invalid)?;
+            if !seen.insert(account.id.clone()) {
+                return Err(ConfigError::Invalid(format!(
+                    "{} appears twice; give each Page or Instagram account one [[account]] section",
+                    section.label(index)
+                )));
+            }
+            accounts.push(account);
+        }
+        Ok(accounts)
+    }
+
+    /// The `[[account]]` whose `page_id` or `instagram_id` is `id`, with its token read.
+    pub fn account(&self, id: &str) -> Result<Account, ConfigError> {
+        let found = self
+            .accounts
+            .iter()
+            .enumerate()
+            .find(|(_, a)| a.kind_and_id().is_some_and(|(_, own)| own == id));
+        let Some((index, section)) = found else {
+            return Err(ConfigError::Invalid(format!(
+                "no [[account]] with page_id or instagram_id {id} is configured; add one with its \
+                 token_env (or token_file) to the config file (hookline.example.toml shows how)"
+            )));
+        };
+        section.resolve(index).map_err(ConfigError::Invalid)
+    }
+
+    /// The token of the account `id`, as [`Config::account`] reads it.
+    pub fn account_token(&self, id: &str) -> Result<Token, ConfigError> {
+        self.account(id).map(|account| account.token)
     }
 
     /// How events are read (the app ids that make an echo `this_app`), as ingest reads them.
@@ -313,6 +429,38 @@ fn secrets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Secret>, D::Error> {
 fn optional_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
     let value = Option::<String>::deserialize(d)?;
     Ok(value.filter(|s| !s.is_empty()).map(Secret::new))
+}
+
+/// Seconds as an integer or a fraction (`0.25`), or a duration string (`"5m"`, `"250ms"`, `"300"`).
+fn interval<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Interval {
+        Whole(u64),
+        Fraction(f64),
+        Text(String),
+    }
+    let bad = |what: &str| {
+        serde::de::Error::custom(format!(
+            "watchdog_interval_secs {what} is not a duration; give seconds (300, 0.5) or a duration such \
+             as \"5m\" or \"250ms\""
+        ))
+    };
+    match Interval::deserialize(d)? {
+        Interval::Whole(secs) => Ok(Duration::from_secs(secs)),
+        Interval::Fraction(secs) => {
+            Duration::try_from_secs_f64(secs).map_err(|_| bad(&secs.to_string()))
+        }
+        Interval::Text(text) => {
+            let trimmed = text.trim();
+            match trimmed.parse::<f64>() {
+                Ok(secs) => {
+                    Duration::try_from_secs_f64(secs).map_err(|_| bad(&format!("{text:?}")))
+                }
+                Err(_) => humantime::parse_duration(trimmed).map_err(|_| bad(&format!("{text:?}"))),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -434,13 +582,63 @@ mod tests {
             example.sinks.is_empty(),
             "the example's sinks are commented out"
         );
+        assert_eq!(example.graph_url, defaults.graph_url);
+        assert_eq!(example.graph_version, defaults.graph_version);
+        assert_eq!(example.watchdog, defaults.watchdog);
+        assert_eq!(example.watchdog_interval, defaults.watchdog_interval);
+        assert!(
+            example.accounts.is_empty(),
+            "the example's accounts are commented out"
+        );
+    }
+
+    #[test]
+    fn the_example_accounts_read_as_written_when_uncommented() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../hookline.example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let accounts = &text[text.find("# [[account]]").unwrap()..];
+        let uncommented: String = accounts
+            .lines()
+            .filter_map(|line| line.strip_prefix("# "))
+            .filter(|line| line.starts_with("[[account]]") || line.contains(" = "))
+            .filter(|line| {
+                line.starts_with('[') || line.starts_with(|c: char| c.is_ascii_lowercase())
+            })
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let toml = file(&format!("app_secret = \"x\"\n{uncommented}"));
+        // Unvalidated: the example's variable and file do not exist here.
+        let config = Config::extract(Some(toml.path()), Overrides::default()).unwrap();
+        let kinds: Vec<_> = config
+            .accounts
+            .iter()
+            .map(|a| a.kind_and_id().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (AccountKind::Page, "104938475610293"),
+                (AccountKind::Instagram, "17841405309211844")
+            ]
+        );
+        assert_eq!(config.accounts[0].token_env.as_deref(), Some("PAGE_TOKEN"));
+        assert_eq!(
+            config.accounts[0].fields.as_deref().unwrap(),
+            ["messages", "message_echoes", "messaging_postbacks"]
+        );
+        assert!(config.accounts[1].token_file.is_some() && config.accounts[1].token.is_none());
     }
 
     #[test]
     fn the_example_sinks_load_with_every_setting_uncommented() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../hookline.example.toml");
         let text = std::fs::read_to_string(path).unwrap();
-        let sinks = &text[text.find("# [[sink]]").unwrap()..];
+        let start = text.find("# [[sink]]").unwrap();
+        // The sinks run up to the next section of the file.
+        let end = text[start..]
+            .find("# ----------")
+            .map_or(text.len(), |n| start + n);
+        let sinks = &text[start..end];
         let uncommented: String = sinks
             .lines()
             .filter_map(|line| line.strip_prefix("# "))
@@ -461,5 +659,204 @@ mod tests {
         assert_eq!(crm.concurrency, Some(16));
         assert_eq!(crm.lease.as_deref(), Some("30s"));
         assert_eq!(loaded.sinks[1].stream.as_deref(), Some("HOOKLINE"));
+    }
+
+    fn accounts_config(text: &str) -> Result<Config, String> {
+        let toml = file(&format!("app_secret = \"x\"\n{text}"));
+        Config::load(Some(toml.path()), Overrides::default()).map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn graph_and_watchdog_settings_have_defaults() {
+        let config = Config::with_secret("x");
+        assert_eq!(config.graph_url, "https://graph.facebook.com");
+        assert_eq!(config.graph_version, hookline_graph::DEFAULT_VERSION);
+        assert!(config.watchdog);
+        assert_eq!(config.watchdog_interval, Duration::from_secs(300));
+        assert!(config.accounts.is_empty());
+        let client = config.graph_client().unwrap();
+        assert_eq!(client.config().base_url, "https://graph.facebook.com");
+        assert_eq!(
+            client.config().instagram_base_url,
+            "https://graph.facebook.com"
+        );
+    }
+
+    #[test]
+    fn graph_overrides_win_over_the_file_and_bad_ones_name_the_flag() {
+        let toml = file(
+            "app_secret = \"x\"\ngraph_url = \"http://127.0.0.1:1\"\ngraph_version = \"v25.0\"\n",
+        );
+        let overrides = Overrides {
+            graph_url: Some("http://127.0.0.1:2".into()),
+            ..Overrides::default()
+        };
+        let config = Config::load(Some(toml.path()), overrides).unwrap();
+        assert_eq!(config.graph_config().base_url, "http://127.0.0.1:2");
+        assert_eq!(config.graph_config().version, "v25.0");
+        let err = accounts_config("graph_version = \"26\"\n").unwrap_err();
+        assert!(
+            err.contains("--graph-version") && err.contains("vMAJOR.MINOR"),
+            "{err}"
+        );
+        let err = accounts_config("graph_url = \"graph.facebook.com\"\n").unwrap_err();
+        assert!(
+            err.contains("--graph-url") && err.contains("give a URL like"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_watchdog_interval_takes_seconds_fractions_and_durations() {
+        for (text, expected) in [
+            ("60", Duration::from_secs(60)),
+            ("0.25", Duration::from_millis(250)),
+            ("\"250ms\"", Duration::from_millis(250)),
+            ("\"5m\"", Duration::from_secs(300)),
+            ("\"2\"", Duration::from_secs(2)),
+        ] {
+            let config = accounts_config(&format!("watchdog_interval_secs = {text}\n")).unwrap();
+            assert_eq!(config.watchdog_interval, expected, "{text}");
+        }
+        let err = accounts_config("watchdog_interval_secs = 0\n").unwrap_err();
+        assert!(
+            err.contains("above zero") && err.contains("watchdog = false"),
+            "{err}"
+        );
+        let err = accounts_config("watchdog_interval_secs = \"soon\"\n").unwrap_err();
+        assert!(
+            err.contains("\\\"5m\\\"") || err.contains("\"5m\""),
+            "{err}"
+        );
+        let err = accounts_config("watchdog_interval_secs = -1.5\n").unwrap_err();
+        assert!(err.contains("not a duration"), "{err}");
+    }
+
+    #[test]
+    fn accounts_resolve_their_tokens_and_are_found_by_id() {
+        let token_file = file("EAAfromfile\n");
+        let config = accounts_config(&format!(
+            "[[account]]\npage_id = \"1001\"\ntoken_env = \"CARGO_PKG_NAME\"\n\
+             [[account]]\ninstagram_id = 17841400000000001\ntoken_file = {:?}\nfields = \"messages, message_edit\"\n\
+             [[account]]\npage_id = \"1002\"\ntoken = \"EAAinline\"\nfields = [\"messages\", \"calls\"]\n",
+            token_file.path().display().to_string()
+        ))
+        .unwrap();
+        let accounts = config.accounts().unwrap();
+        assert_eq!(accounts.len(), 3);
+        // Cargo sets CARGO_PKG_NAME in the environment of the tests it runs.
+        assert_eq!(accounts[0].token.expose(), "hookline-server");
+        assert_eq!(accounts[0].kind, AccountKind::Page);
+        assert_eq!(accounts[0].fields, hookline_graph::DEFAULT_FIELDS);
+        let instagram = config.account("17841400000000001").unwrap();
+        assert_eq!(instagram.kind, AccountKind::Instagram);
+        assert_eq!(instagram.token.expose(), "EAAfromfile");
+        assert_eq!(instagram.fields, ["messages", "message_edit"]);
+        assert_eq!(config.account_token("1002").unwrap().expose(), "EAAinline");
+        assert_eq!(
+            config.account("1002").unwrap().fields,
+            ["messages", "calls"]
+        );
+        let err = config.account("999").unwrap_err().to_string();
+        assert!(
+            err.contains("no [[account]]") && err.contains("999"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_account_needs_exactly_one_numeric_id() {
+        let err = accounts_config("[[account]]\ntoken = \"t\"\n").unwrap_err();
+        assert!(
+            err.contains("[[account]] number 1") && err.contains("exactly one of page_id"),
+            "{err}"
+        );
+        let err =
+            accounts_config("[[account]]\npage_id = \"1\"\ninstagram_id = \"2\"\ntoken = \"t\"\n")
+                .unwrap_err();
+        assert!(err.contains("exactly one of page_id"), "{err}");
+        let err =
+            accounts_config("[[account]]\npage_id = \"my-page\"\ntoken = \"t\"\n").unwrap_err();
+        assert!(err.contains("\"my-page\" is not a numeric id"), "{err}");
+        let err = accounts_config(
+            "[[account]]\npage_id = \"1\"\ntoken = \"t\"\n[[account]]\npage_id = 1\ntoken = \"u\"\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("page_id 1 appears twice"), "{err}");
+    }
+
+    #[test]
+    fn an_account_needs_exactly_one_usable_token_source() {
+        let err = accounts_config("[[account]]\npage_id = \"1\"\n").unwrap_err();
+        assert!(err.contains("exactly one token source, but 0"), "{err}");
+        let err =
+            accounts_config("[[account]]\npage_id = \"1\"\ntoken = \"t\"\ntoken_env = \"X\"\n")
+                .unwrap_err();
+        assert!(err.contains("exactly one token source, but 2"), "{err}");
+        let err = accounts_config(
+            "[[account]]\npage_id = \"1\"\ntoken_env = \"HOOKLINE_TEST_VARIABLE_THAT_IS_NEVER_SET\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("HOOKLINE_TEST_VARIABLE_THAT_IS_NEVER_SET is not set")
+                && err.contains("export it"),
+            "{err}"
+        );
+        let err =
+            accounts_config("[[account]]\npage_id = \"1\"\ntoken_file = \"/nonexistent/token\"\n")
+                .unwrap_err();
+        assert!(
+            err.contains("cannot read token_file /nonexistent/token"),
+            "{err}"
+        );
+        let empty = file("\n");
+        let err = accounts_config(&format!(
+            "[[account]]\npage_id = \"1\"\ntoken_file = {:?}\n",
+            empty.path().display().to_string()
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("page_id 1") && err.contains("token is empty"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_naming_the_known_ones() {
+        let err = accounts_config(
+            "[[account]]\npage_id = \"1\"\ntoken = \"t\"\nfields = [\"messages\", \"mesages\"]\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("unknown webhook field(s) mesages"), "{err}");
+        assert!(
+            err.contains("message_echoes") && err.contains("calls"),
+            "{err}"
+        );
+        // Instagram Login names some fields differently: the Page spelling is refused there.
+        let err = accounts_config(
+            "[[account]]\ninstagram_id = \"2\"\ntoken = \"t\"\nfields = [\"messaging_referrals\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("messaging_referrals") && err.contains("messaging_referral,"),
+            "{err}"
+        );
+        let err = accounts_config("[[account]]\npage_id = \"1\"\ntoken = \"t\"\nfields = []\n")
+            .unwrap_err();
+        assert!(err.contains("no webhook fields"), "{err}");
+    }
+
+    #[test]
+    fn account_tokens_never_show_in_debug_output_or_errors() {
+        let config =
+            accounts_config("[[account]]\npage_id = \"1\"\ntoken = \"EAAsecret-token\"\n").unwrap();
+        assert!(!format!("{config:?}").contains("EAAsecret-token"));
+        assert!(!format!("{:?}", config.accounts().unwrap()).contains("EAAsecret-token"));
+        let err =
+            accounts_config("[[account]]\npage_id = \"1\"\ntoken = \"EAA secret\"\n").unwrap_err();
+        assert!(
+            !err.contains("EAA secret") && err.contains("spaces"),
+            "{err}"
+        );
     }
 }

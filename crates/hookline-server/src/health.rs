@@ -1,4 +1,8 @@
 //! `/healthz` (the process runs), `/readyz` (the store takes writes) and `/metrics`.
+//!
+//! `/readyz` answers by the store alone: a Page Meta dropped is no reason to stop taking deliveries from
+//! the others. With the subscription watchdog on, its body adds one line per `[[account]]` with the last
+//! check (`meta page 1001: ok, checked 2026-...Z`), for a person reading the probe.
 
 use std::time::Duration;
 
@@ -18,22 +22,23 @@ pub(crate) async fn healthz() -> &'static str {
 
 pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     let check = tokio::time::timeout(READY_TIMEOUT, state.store.check_writable()).await;
-    match check {
-        Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
+    let (status, head) = match check {
+        Ok(Ok(())) => (StatusCode::OK, "ready".to_owned()),
         Ok(Err(err)) => {
             tracing::warn!("not ready: {err}");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("not ready: {err}\n"),
-            )
-                .into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {err}"))
         }
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: the store's writer did not answer within 3 s\n",
-        )
-            .into_response(),
+            "not ready: the store's writer did not answer within 3 s".to_owned(),
+        ),
+    };
+    let mut body = head + "\n";
+    for report in state.watchdog.reports() {
+        body.push_str(&report.summary());
+        body.push('\n');
     }
+    (status, body).into_response()
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {

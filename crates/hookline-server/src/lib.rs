@@ -15,6 +15,8 @@
 //!   last request, before the store closes.
 //! - `security`: the headers every response carries (nosniff, no framing, no referrer; never CORS).
 //! - `state`: what the handlers share.
+//! - [`watchdog`]: with `[[account]]` sections, checks each account's webhook subscription on Meta's
+//!   side every interval and subscribes it again when Meta dropped it.
 
 pub mod api;
 pub mod config;
@@ -25,6 +27,7 @@ mod inspector;
 pub mod metrics;
 mod security;
 mod state;
+pub mod watchdog;
 mod webhook;
 
 use std::future::Future;
@@ -55,6 +58,8 @@ pub struct Server {
     shutdown: Arc<tokio::sync::watch::Sender<bool>>,
     /// One per sink, started by [`Server::run`].
     workers: Vec<Worker>,
+    /// The subscription watchdog, started by [`Server::run`]; `None` when it is off.
+    watchdog: Option<watchdog::Watchdog>,
     limits: connections::Limits,
 }
 
@@ -82,6 +87,14 @@ impl Server {
             }
         };
         let state = AppState::new(config, store.clone(), metrics.clone());
+        let watchdog =
+            match watchdog::Watchdog::new(config, state.watchdog.clone(), metrics.clone()) {
+                Ok(watchdog) => watchdog,
+                Err(err) => {
+                    store.close().await;
+                    return Err(err);
+                }
+            };
         let shutdown = state.shutdown.clone();
         let limits = connections::Limits {
             header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
@@ -107,6 +120,7 @@ impl Server {
             metrics,
             shutdown,
             workers,
+            watchdog,
             limits,
         })
     }
@@ -157,6 +171,8 @@ impl Server {
         // Forwarding runs at a lower CPU priority than acknowledging deliveries (see hookline_sinks::outbox).
         let fanout = Fanout::start_background(self.workers, Background::default())
             .context("while starting the sink workers' threads")?;
+        // Graph calls wait on the network only, so the watchdog shares the server's runtime.
+        let watchdog = self.watchdog.map(|w| tokio::spawn(w.run()));
         let begun = Arc::new(tokio::sync::Notify::new());
         let signal = {
             let begun = begun.clone();
@@ -178,6 +194,10 @@ impl Server {
                 "requests still running {}s after shutdown began were abandoned (not acknowledged)",
                 DRAIN_DEADLINE.as_secs()
             ),
+        }
+        if let Some(watchdog) = watchdog {
+            // A check cut short changes nothing on Meta's side that the next start would not redo.
+            watchdog.abort();
         }
         tracing::info!("stopped accepting; saving the sinks' progress");
         fanout.stop(DRAIN_DEADLINE).await;

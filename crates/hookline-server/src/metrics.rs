@@ -28,6 +28,17 @@ pub struct Metrics {
     commit_failures: AtomicU64,
     /// Per sink: attempts by outcome and the saved cursor.
     sinks: Mutex<BTreeMap<String, SinkCounters>>,
+    /// Per `[[account]]`: the subscription watchdog's checks.
+    meta: Mutex<BTreeMap<String, MetaCounters>>,
+}
+
+#[derive(Debug, Default)]
+struct MetaCounters {
+    /// Checks by outcome (`ok`, `resubscribed`, `missing_permissions`, `error`).
+    checks: BTreeMap<&'static str, u64>,
+    resubscriptions: u64,
+    /// Whether the last check found (or left) the subscription complete.
+    subscribed: bool,
 }
 
 #[derive(Debug, Default)]
@@ -55,6 +66,7 @@ impl Default for Metrics {
             commit_seconds: Histogram::new(LATENCY_BUCKETS),
             commit_failures: AtomicU64::new(0),
             sinks: Mutex::default(),
+            meta: Mutex::default(),
         }
     }
 }
@@ -153,7 +165,67 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE hookline_projection_lag_events gauge");
         let _ = writeln!(out, "hookline_projection_lag_events {projection_lag}");
         self.render_sinks(&mut out, head);
+        self.render_meta(&mut out);
         out
+    }
+
+    /// One subscription check of the account `account` (its Page or Instagram id) by the watchdog;
+    /// `subscribed`: whether the subscription is complete after it.
+    pub fn meta_checked(&self, account: &str, outcome: &'static str, subscribed: bool) {
+        let mut meta = self.meta.lock().unwrap_or_else(|e| e.into_inner());
+        let counters = meta.entry(account.to_owned()).or_default();
+        *counters.checks.entry(outcome).or_default() += 1;
+        counters.subscribed = subscribed;
+    }
+
+    /// The watchdog subscribed `account` again.
+    pub fn meta_resubscribed(&self, account: &str) {
+        let mut meta = self.meta.lock().unwrap_or_else(|e| e.into_inner());
+        meta.entry(account.to_owned()).or_default().resubscriptions += 1;
+    }
+
+    fn render_meta(&self, out: &mut String) {
+        let meta = self.meta.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(
+            out,
+            "# HELP hookline_meta_subscription_checks_total Webhook subscription checks per account, by outcome (ok, resubscribed, missing_permissions, error).\n\
+             # TYPE hookline_meta_subscription_checks_total counter"
+        );
+        for (account, c) in meta.iter() {
+            let account = label_value(account);
+            for (outcome, n) in &c.checks {
+                let _ = writeln!(
+                    out,
+                    "hookline_meta_subscription_checks_total{{account=\"{account}\",outcome=\"{outcome}\"}} {n}"
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP hookline_meta_resubscriptions_total Times the watchdog subscribed an account again after Meta dropped it or fields went missing.\n\
+             # TYPE hookline_meta_resubscriptions_total counter"
+        );
+        for (account, c) in meta.iter() {
+            let account = label_value(account);
+            let n = c.resubscriptions;
+            let _ = writeln!(
+                out,
+                "hookline_meta_resubscriptions_total{{account=\"{account}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP hookline_meta_subscription_ok 1 when the last check found (or left) the account subscribed to every wanted field.\n\
+             # TYPE hookline_meta_subscription_ok gauge"
+        );
+        for (account, c) in meta.iter() {
+            let account = label_value(account);
+            let ok = u8::from(c.subscribed);
+            let _ = writeln!(
+                out,
+                "hookline_meta_subscription_ok{{account=\"{account}\"}} {ok}"
+            );
+        }
     }
 
     fn render_sinks(&self, out: &mut String, head: i64) {
@@ -233,6 +305,15 @@ pub fn object_label(object: Option<&str>) -> &'static str {
         Some("instagram") => "instagram",
         _ => "other",
     }
+}
+
+/// A label value escaped as the exposition format wants (account ids are digits, but the format must
+/// hold whatever a future caller passes).
+fn label_value(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn counter(out: &mut String, name: &str, help: &str, value: &AtomicU64) {

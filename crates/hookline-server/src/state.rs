@@ -1,4 +1,5 @@
-//! What every request handler shares: the routes' verifiers, the store, the metrics and the admin token.
+//! What every request handler shares: the routes' verifiers, the store, the metrics, the admin token and
+//! the subscription watchdog's state.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::config::{AppConfig, Config};
 use crate::metrics::Metrics;
+use crate::watchdog::WatchdogState;
 
 /// One webhook route: `/webhook` (`name: None`) or `/webhook/{name}` for a configured app.
 #[derive(Debug)]
@@ -52,6 +54,8 @@ pub(crate) struct AppState {
     /// Becomes true when shutdown begins, so long-lived responses (the live stream) end instead of
     /// holding graceful shutdown open.
     pub shutdown: Arc<watch::Sender<bool>>,
+    /// The subscription watchdog's last check per `[[account]]` (empty when it is off).
+    pub watchdog: Arc<WatchdogState>,
 }
 
 impl AppState {
@@ -87,6 +91,7 @@ impl AppState {
             retry_after: HeaderValue::from(config.retry_after_secs),
             admin_token: config.admin_token.clone().map(Arc::new),
             shutdown: Arc::new(watch::Sender::new(false)),
+            watchdog: Arc::new(WatchdogState::new(config)),
         }
     }
 }

@@ -16,7 +16,8 @@ use crate::store::{self, Schema, shown_url};
 /// Loads and validates the settings exactly as serve does (defaults, --config file, HOOKLINE_*
 /// variables, flags; [[app]] and [[sink]] sections included), then opens the store without migrating
 /// it and compares its schema version with this hookline's. Exits 0 only when the configuration is
-/// valid and the store exists, answers, and is up to date. Sinks are not contacted.
+/// valid and the store exists, answers, and is up to date. Sinks are not contacted, nor is Graph for the
+/// [[account]] sections (their tokens are read; `hookline meta status` checks them on Meta's side).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -48,6 +49,19 @@ struct ConfigReport {
     migrate: Option<bool>,
     apps: Vec<AppReport>,
     sinks: Vec<SinkReport>,
+    accounts: Vec<AccountReport>,
+    /// Seconds between two subscription checks by serve's watchdog; null when it is off.
+    watchdog_interval_secs: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct AccountReport {
+    /// `page` or `instagram`.
+    kind: &'static str,
+    id: String,
+    /// Where the token comes from: `token_env NAME`, `token_file PATH` or `token` (never the token).
+    token_source: String,
+    fields: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -131,6 +145,8 @@ impl ConfigReport {
             migrate: None,
             apps: Vec::new(),
             sinks: Vec::new(),
+            accounts: Vec::new(),
+            watchdog_interval_secs: None,
         }
     }
 
@@ -152,6 +168,21 @@ impl ConfigReport {
             // The config's own spelling (`type = "http"`): the enum's names, lower-cased.
             kind: format!("{:?}", sink.kind).to_ascii_lowercase(),
         });
+        let accounts = config
+            .accounts
+            .iter()
+            .zip(config.accounts().unwrap_or_default());
+        let accounts = accounts.map(|(section, account)| AccountReport {
+            kind: account.kind.as_str(),
+            id: account.id.clone(),
+            token_source: match (&section.token_env, &section.token_file) {
+                (Some(var), _) => format!("token_env {var}"),
+                (None, Some(path)) => format!("token_file {}", path.display()),
+                (None, None) => "token".to_owned(),
+            },
+            fields: account.fields.len(),
+        });
+        let watching = config.watchdog && !config.accounts.is_empty();
         ConfigReport {
             ok: true,
             file,
@@ -160,6 +191,8 @@ impl ConfigReport {
             migrate: Some(config.migrate),
             apps: default.into_iter().chain(named).collect(),
             sinks: sinks.collect(),
+            accounts: accounts.collect(),
+            watchdog_interval_secs: watching.then_some(config.watchdog_interval.as_secs_f64()),
         }
     }
 }
@@ -261,8 +294,27 @@ fn print_text(report: &Report) {
         sinks.join(", ")
     };
     println!("sinks   {sinks}");
+    print_accounts(config);
     if let Some(store) = &report.store {
         print_store(store, config.migrate == Some(true));
+    }
+}
+
+fn print_accounts(config: &ConfigReport) {
+    // Most deployments have no [[account]]; they get no line about it.
+    if config.accounts.is_empty() {
+        return;
+    }
+    for (n, account) in config.accounts.iter().enumerate() {
+        let label = if n == 0 { "meta  " } else { "      " };
+        println!(
+            "{label}  {} {}: {} field(s), token from {}",
+            account.kind, account.id, account.fields, account.token_source
+        );
+    }
+    match config.watchdog_interval_secs {
+        Some(secs) => println!("        watchdog checks every {secs} s"),
+        None => println!("        watchdog off (watchdog = false)"),
     }
 }
 

@@ -8,6 +8,7 @@ mod events;
 mod input;
 mod load;
 mod logging;
+mod meta;
 mod migrate;
 mod parse;
 mod replay;
@@ -50,6 +51,8 @@ enum Command {
     Sinks(sinks::Command),
     #[command(subcommand)]
     Dlq(dlq::Command),
+    #[command(subcommand)]
+    Meta(meta::Command),
     Parse(parse::Args),
     Sign(sign::Args),
 }
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Deliveries(command) => deliveries::run(command),
         Command::Sinks(command) => sinks::run(command),
         Command::Dlq(command) => dlq::run(command),
+        Command::Meta(command) => meta::run(command),
         Command::Sign(args) => sign::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Tail(args) => tail::run(args),

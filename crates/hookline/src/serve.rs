@@ -67,6 +67,22 @@ pub struct ConfigArgs {
     /// Also accept the legacy X-Hub-Signature (SHA-1) header when X-Hub-Signature-256 is absent.
     #[arg(long, env = "HOOKLINE_ALLOW_SHA1", num_args = 0..=1, default_missing_value = "true")]
     allow_sha1: Option<bool>,
+
+    #[command(flatten)]
+    graph: GraphArgs,
+}
+
+/// Where Graph API calls go (the `[[account]]` watchdog, `hookline meta`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct GraphArgs {
+    /// Scheme and host of the Graph API, for both graph.facebook.com and graph.instagram.com calls
+    /// (a local mock in tests) [default: https://graph.facebook.com].
+    #[arg(long, env = "HOOKLINE_GRAPH_URL")]
+    pub graph_url: Option<String>,
+
+    /// Graph API version, vMAJOR.MINOR [default: v26.0].
+    #[arg(long, env = "HOOKLINE_GRAPH_VERSION")]
+    pub graph_version: Option<String>,
 }
 
 impl ConfigArgs {
@@ -83,6 +99,8 @@ impl ConfigArgs {
             app_id: self.app_id,
             max_body_bytes: self.max_body_bytes,
             allow_sha1: self.allow_sha1,
+            graph_url: self.graph.graph_url,
+            graph_version: self.graph.graph_version,
         };
         Config::load(self.config.as_deref(), overrides)
     }

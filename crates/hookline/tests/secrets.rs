@@ -3,12 +3,15 @@
 //! API, `/metrics`, a sink delivery, the inspector), and `hookline check` and a `serve` that fails on its
 //! config run with the same secrets; then the debug-level server log, every answer and the CLI outputs are
 //! searched for each secret's value, and for the digest the server computes for a badly signed delivery.
+//! Two `[[account]]` tokens are among them: the subscription watchdog uses both against a mock Graph
+//! (re-subscribing one account, failing on the other), and `hookline meta` runs with them.
 #![cfg(unix)]
 
 mod support;
 
 use std::time::{Duration, Instant};
 
+use hookline_graph::mock::MockGraph;
 use support::{Sandbox, Server, client, hookline_command};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -19,25 +22,45 @@ const ADMIN_TOKEN: &str = "admin-token-2b9f6e0d14";
 /// The base64 key of `SINK_SECRET`, which is what signs (and what must not leak either).
 const SINK_KEY: &str = "QmFkU2lua0tleUZvclRlc3RzMTIzNDU2";
 const SINK_SECRET: &str = "whsec_QmFkU2lua0tleUZvclRlc3RzMTIzNDU2";
+/// The Page account's token, from the environment (`token_env`).
+const PAGE_TOKEN: &str = "EAApageToken7c1d9e3f5a";
+/// The Instagram account's token, from a file (`token_file`); the mock refuses it.
+const INSTAGRAM_TOKEN: &str = "IGAAinstagramToken4e8b2a6c";
+const PAGE_ID: &str = "100";
+const INSTAGRAM_ID: &str = "17841400000000077";
 
 const BODY: &str = r#"{"object":"page","entry":[{"id":"100","time":1700000000000,"messaging":[{"sender":{"id":"7"},"recipient":{"id":"100"},"timestamp":1700000000000,"message":{"mid":"m.secret","text":"hello"}}]}]}"#;
 
-fn config_file(sandbox: &Sandbox, name: &str, sink_url: &str, sink_secret: &str) -> String {
+fn config_file(
+    sandbox: &Sandbox,
+    name: &str,
+    sink_url: &str,
+    sink_secret: &str,
+    graph_url: &str,
+) -> String {
     let path = sandbox.path().join(name);
+    let token_file = sandbox.path().join("instagram-token");
+    std::fs::write(&token_file, format!("{INSTAGRAM_TOKEN}\n")).unwrap();
     let text = format!(
         "app_secret = [\"{APP_SECRET}\"]\n\
-         database = \"{}\"\n\n\
-         [[sink]]\nname = \"crm\"\ntype = \"http\"\nurl = \"{sink_url}\"\nsecret = \"{sink_secret}\"\n",
-        sandbox.url()
+         database = \"{}\"\n\
+         graph_url = \"{graph_url}\"\n\
+         watchdog_interval_secs = \"200ms\"\n\n\
+         [[sink]]\nname = \"crm\"\ntype = \"http\"\nurl = \"{sink_url}\"\nsecret = \"{sink_secret}\"\n\n\
+         [[account]]\npage_id = \"{PAGE_ID}\"\ntoken_env = \"HOOKLINE_TEST_PAGE_TOKEN\"\n\n\
+         [[account]]\ninstagram_id = \"{INSTAGRAM_ID}\"\ntoken_file = \"{}\"\n",
+        sandbox.url(),
+        token_file.display()
     );
     std::fs::write(&path, text).unwrap();
     path.display().to_string()
 }
 
-const ENV: [(&str, &str); 3] = [
+const ENV: [(&str, &str); 4] = [
     ("HOOKLINE_VERIFY_TOKEN", VERIFY_TOKEN),
     ("HOOKLINE_ADMIN_TOKEN", ADMIN_TOKEN),
     ("HOOKLINE_LOG", "debug"),
+    ("HOOKLINE_TEST_PAGE_TOKEN", PAGE_TOKEN),
 ];
 
 /// Runs `hookline ARGS` with [`ENV`] and returns its standard output and error together.
@@ -76,7 +99,8 @@ impl Seen {
     }
 }
 
-#[tokio::test]
+// Multi-threaded: the mock Graph answers `hookline meta` while this thread waits for it.
+#[tokio::test(flavor = "multi_thread")]
 async fn no_secret_appears_in_logs_answers_metrics_or_cli_output() {
     let sandbox = Sandbox::new();
     let receiver = MockServer::start().await;
@@ -84,7 +108,16 @@ async fn no_secret_appears_in_logs_answers_metrics_or_cli_output() {
         .respond_with(ResponseTemplate::new(204))
         .mount(&receiver)
         .await;
-    let config = config_file(&sandbox, "hookline.toml", &receiver.uri(), SINK_SECRET);
+    let graph = MockGraph::start().await;
+    graph.accept_only_tokens(&[PAGE_TOKEN]);
+    let graph_url = graph.url();
+    let config = config_file(
+        &sandbox,
+        "hookline.toml",
+        &receiver.uri(),
+        SINK_SECRET,
+        &graph_url,
+    );
     let server = Server::start_with_env(&sandbox, &["--config", &config], &ENV).await;
     let http = client();
     let mut seen = Seen::default();
@@ -152,11 +185,43 @@ async fn no_secret_appears_in_logs_answers_metrics_or_cli_output() {
         seen.record(what, request.send().await.unwrap()).await;
     }
 
-    // The sink forwards the delivered message; then the metrics count it all.
+    // The sink forwards the delivered message, and the watchdog subscribes the Page (and fails on the
+    // Instagram account, whose token the mock refuses); then the metrics count it all.
     let deadline = Instant::now() + Duration::from_secs(10);
     while receiver.received_requests().await.unwrap().is_empty() {
         assert!(Instant::now() < deadline, "the sink received nothing");
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = http
+            .get(server.url("/api/v1/meta/status"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let status: serde_json::Value = status.json().await.unwrap();
+        let outcomes: Vec<&str> = status["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["outcome"].as_str().unwrap())
+            .collect();
+        if graph.subscribed_fields(PAGE_ID).is_some() && outcomes.contains(&"error") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the watchdog did not act: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (what, path) in [
+        ("meta status", "/api/v1/meta/status"),
+        ("readyz with the watchdog", "/readyz"),
+    ] {
+        let request = http.get(server.url(path)).bearer_auth(ADMIN_TOKEN);
+        assert_eq!(seen.record(what, request.send().await.unwrap()).await, 200);
     }
     let metrics = http.get(server.url("/metrics")).send().await.unwrap();
     assert_eq!(seen.record("metrics", metrics).await, 200);
@@ -176,7 +241,13 @@ async fn no_secret_appears_in_logs_answers_metrics_or_cli_output() {
     assert!(ok, "{out}");
     cli.push_str(&out);
     let bad_key = "whsec_not*base64*".to_owned() + SINK_KEY;
-    let bad_sink = config_file(&sandbox, "bad-secret.toml", &receiver.uri(), &bad_key);
+    let bad_sink = config_file(
+        &sandbox,
+        "bad-secret.toml",
+        &receiver.uri(),
+        &bad_key,
+        &graph_url,
+    );
     for args in [
         vec!["check", "--config", &bad_sink],
         vec!["serve", "--listen", "127.0.0.1:0", "--config", &bad_sink],
@@ -185,15 +256,45 @@ async fn no_secret_appears_in_logs_answers_metrics_or_cli_output() {
         assert!(!ok, "{args:?} should fail:\n{out}");
         cli.push_str(&out);
     }
-    let bad_url = config_file(&sandbox, "bad-url.toml", "not a url", SINK_SECRET);
+    let bad_url = config_file(
+        &sandbox,
+        "bad-url.toml",
+        "not a url",
+        SINK_SECRET,
+        &graph_url,
+    );
     let (ok, out) = run_cli(&["serve", "--listen", "127.0.0.1:0", "--config", &bad_url]);
     assert!(!ok, "serve with a bad sink url should fail:\n{out}");
     cli.push_str(&out);
+    // `hookline meta` with the configured tokens: a status that finds the Instagram token refused, and
+    // a subscribe with the Page's.
+    let (ok, out) = run_cli(&["meta", "status", "--config", &config]);
+    assert!(!ok && out.contains("Invalid OAuth access token"), "{out}");
+    cli.push_str(&out);
+    let (ok, out) = run_cli(&["meta", "status", "--json", "--config", &config]);
+    assert!(!ok, "{out}");
+    cli.push_str(&out);
+    let (ok, out) = run_cli(&["meta", "subscribe", "--config", &config, "--page", PAGE_ID]);
+    assert!(ok, "{out}");
+    cli.push_str(&out);
+    let bearers: Vec<_> = graph
+        .requests()
+        .iter()
+        .filter_map(|r| r.bearer().map(str::to_owned))
+        .collect();
+    assert!(
+        bearers.iter().any(|b| b == PAGE_TOKEN) && bearers.iter().any(|b| b == INSTAGRAM_TOKEN),
+        "both account tokens were used: {bearers:?}"
+    );
 
     let log = sandbox.log_since(0);
     assert!(
         log.contains("DEBUG"),
         "the server did not log at debug level:\n{log}"
+    );
+    assert!(
+        log.contains("subscribed it again") && log.contains("subscription check failed"),
+        "the watchdog's repair and failure are not in the log:\n{log}"
     );
     for (place, text) in [
         ("the server log", &log),
@@ -207,6 +308,8 @@ async fn no_secret_appears_in_logs_answers_metrics_or_cli_output() {
             ("admin token", ADMIN_TOKEN),
             ("sink secret", SINK_SECRET),
             ("sink key", SINK_KEY),
+            ("Page account token", PAGE_TOKEN),
+            ("Instagram account token", INSTAGRAM_TOKEN),
             (
                 "digest expected for the tampered body",
                 expected_hex.as_str(),

@@ -10,6 +10,7 @@
 //!   wherever it is shown.
 //! - `deliveries`: `GET /api/v1/deliveries`, `/deliveries/{id}`, `/deliveries/{id}/body`, `/quarantine`.
 //! - `stream`: `GET /api/v1/stream`, new events as Server-Sent Events.
+//! - `meta_status`: `GET /api/v1/meta/status`, the subscription watchdog's last check per account.
 //! - `openapi`: `GET /api/v1/openapi.json`, generated from the handlers.
 //!
 //! A route is a handler in a file named for its resource with a `#[utoipa::path]`, listed in [`ROUTES`]
@@ -20,6 +21,7 @@ mod conversations;
 mod deliveries;
 mod error;
 mod events;
+mod meta_status;
 mod openapi;
 mod page;
 mod stream;
@@ -48,6 +50,7 @@ pub const ROUTES: &[(&str, Method, bool)] = &[
     ("/conversations/{id}/messages", Method::GET, false),
     ("/conversations/{id}/timeline", Method::GET, false),
     ("/accounts", Method::GET, false),
+    ("/meta/status", Method::GET, false),
     ("/openapi.json", Method::GET, true),
 ];
 
@@ -66,6 +69,7 @@ fn handler(path: &str) -> MethodRouter<AppState> {
         "/conversations/{id}/messages" => get(conversations::messages),
         "/conversations/{id}/timeline" => get(conversations::timeline),
         "/accounts" => get(conversations::accounts),
+        "/meta/status" => get(meta_status::status),
         "/openapi.json" => get(openapi::openapi),
         other => unreachable!("no handler for {other}"),
     }

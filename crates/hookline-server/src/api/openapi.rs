@@ -8,7 +8,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{conversations, deliveries, events, stream};
+use crate::api::{conversations, deliveries, events, meta_status, stream};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,6 +30,7 @@ use crate::api::{conversations, deliveries, events, stream};
         conversations::messages,
         conversations::timeline,
         conversations::accounts,
+        meta_status::status,
         openapi,
     ),
     modifiers(&BearerToken),
@@ -38,6 +39,7 @@ use crate::api::{conversations, deliveries, events, stream};
         (name = "events", description = "Events extracted from deliveries, each stored once"),
         (name = "conversations", description = "The state of every thread, projected from the events"),
         (name = "deliveries", description = "Every POST as received, including redeliveries and quarantined bodies"),
+        (name = "subscriptions", description = "The webhook subscriptions of the configured Pages and Instagram accounts, as the watchdog last checked them"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -3,7 +3,8 @@
 //!
 //! - `session`: the `hookline_session` cookie, derived from the admin token, and the same-origin check.
 //! - `signin`: the sign-in page, the only page served without a session.
-//! - `assets/`: `index.html`, `app.js`, `style.css`, embedded with `include_str!`.
+//! - `assets/`: `index.html`, `app.js`, `style.css`, and `meta.js` (the Meta subscription panel, fed by
+//!   `GET /api/v1/meta/status`), embedded with `include_str!`.
 //!
 //! Every response carries a strict Content-Security-Policy: the pages use no inline script or style, load
 //! nothing from other origins but images (attachments live on Meta's CDN), and cannot be framed.
@@ -25,6 +26,7 @@ use signin::Notice;
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
+const META_JS: &str = include_str!("assets/meta.js");
 const STYLE_CSS: &str = include_str!("assets/style.css");
 
 const CSP: &str = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; \
@@ -38,6 +40,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/assets/style.css", get(style))
         .route("/assets/app.js", get(script))
+        .route("/assets/meta.js", get(meta_script))
         .layer(middleware::from_fn(safe_headers))
 }
 
@@ -98,6 +101,16 @@ async fn script(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match state.admin_token.as_deref() {
         Some(token) if session::is_valid(&headers, token) => {
             asset("text/javascript; charset=utf-8", APP_JS)
+        }
+        _ => (StatusCode::UNAUTHORIZED, "sign in at / first\n").into_response(),
+    }
+}
+
+/// `GET /assets/meta.js`: only with a session.
+async fn meta_script(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match state.admin_token.as_deref() {
+        Some(token) if session::is_valid(&headers, token) => {
+            asset("text/javascript; charset=utf-8", META_JS)
         }
         _ => (StatusCode::UNAUTHORIZED, "sign in at / first\n").into_response(),
     }

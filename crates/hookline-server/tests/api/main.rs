@@ -17,3 +17,4 @@ mod postgres;
 mod sinks;
 mod slow_clients;
 mod store_failures;
+mod watchdog;
