@@ -468,22 +468,7 @@ impl Delivery {
     fn new(tag: &str, entries: usize, sender: usize) -> Delivery {
         let time = 1_700_000_000_000_i64;
         let mids: Vec<String> = (0..entries).map(|i| format!("m.{tag}.{i}")).collect();
-        let entry: Vec<serde_json::Value> = mids
-            .iter()
-            .map(|mid| {
-                serde_json::json!({
-                    "id": "100",
-                    "time": time,
-                    "messaging": [{
-                        "sender": {"id": sender.to_string()},
-                        "recipient": {"id": "100"},
-                        "timestamp": time,
-                        "message": {"mid": mid, "text": "hi"},
-                    }],
-                })
-            })
-            .collect();
-        let body = serde_json::json!({"object": "page", "entry": entry}).to_string();
+        let body = support::message_delivery(&mids, &sender.to_string(), time, "hi");
         Delivery { body, mids }
     }
 

@@ -28,24 +28,8 @@ impl Delivery {
         let mids: Vec<String> = (0..entries.max(1))
             .map(|i| format!("m.{tag}.{i}"))
             .collect();
-        let entry: Vec<serde_json::Value> = mids
-            .iter()
-            .map(|mid| {
-                serde_json::json!({
-                    "id": "100",
-                    "time": time,
-                    "messaging": [{
-                        "sender": {"id": sender.to_string()},
-                        "recipient": {"id": "100"},
-                        "timestamp": time,
-                        "message": {"mid": mid, "text": text},
-                    }],
-                })
-            })
-            .collect();
-        let body = serde_json::json!({"object": "page", "entry": entry})
-            .to_string()
-            .into_bytes();
+        let body =
+            crate::support::message_delivery(&mids, &sender.to_string(), time, &text).into_bytes();
         Arc::new(Delivery { mids, body })
     }
 

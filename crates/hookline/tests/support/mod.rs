@@ -426,3 +426,24 @@ pub fn fault_iterations(short: usize) -> usize {
         _ => short,
     }
 }
+
+/// A Messenger delivery body with one entry per mid, each a text message from `sender` to Page `100`:
+/// every mid is an event of its own, so a test can count what a delivery stored.
+pub fn message_delivery(mids: &[String], sender: &str, time: i64, text: &str) -> String {
+    let entry: Vec<serde_json::Value> = mids
+        .iter()
+        .map(|mid| {
+            serde_json::json!({
+                "id": "100",
+                "time": time,
+                "messaging": [{
+                    "sender": {"id": sender},
+                    "recipient": {"id": "100"},
+                    "timestamp": time,
+                    "message": {"mid": mid, "text": text},
+                }],
+            })
+        })
+        .collect();
+    serde_json::json!({"object": "page", "entry": entry}).to_string()
+}
