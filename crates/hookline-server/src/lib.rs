@@ -15,6 +15,7 @@
 //!   last request, before the store closes.
 //! - `security`: the headers every response carries (nosniff, no framing, no referrer; never CORS).
 //! - `state`: what the handlers share.
+//! - [`reply`]: replies into a conversation through the Send API, recorded so their echoes are known.
 //! - [`watchdog`]: with `[[account]]` sections, checks each account's webhook subscription on Meta's
 //!   side every interval and subscribes it again when Meta dropped it.
 
@@ -25,6 +26,7 @@ mod fanout;
 mod health;
 mod inspector;
 pub mod metrics;
+pub mod reply;
 mod security;
 mod state;
 pub mod watchdog;
@@ -86,7 +88,14 @@ impl Server {
                 return Err(err);
             }
         };
-        let state = AppState::new(config, store.clone(), metrics.clone());
+        let replier = match reply::Replier::from_config(config, store.clone()) {
+            Ok(replier) => replier.with_metrics(metrics.clone()),
+            Err(err) => {
+                store.close().await;
+                return Err(err.into());
+            }
+        };
+        let state = AppState::new(config, store.clone(), metrics.clone(), replier);
         let watchdog =
             match watchdog::Watchdog::new(config, state.watchdog.clone(), metrics.clone()) {
                 Ok(watchdog) => watchdog,

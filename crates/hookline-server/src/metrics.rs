@@ -30,6 +30,8 @@ pub struct Metrics {
     sinks: Mutex<BTreeMap<String, SinkCounters>>,
     /// Per `[[account]]`: the subscription watchdog's checks.
     meta: Mutex<BTreeMap<String, MetaCounters>>,
+    /// Replies through the Send API by object and outcome (sent, failed, unknown).
+    sends: Family,
 }
 
 #[derive(Debug, Default)]
@@ -67,6 +69,7 @@ impl Default for Metrics {
             commit_failures: AtomicU64::new(0),
             sinks: Mutex::default(),
             meta: Mutex::default(),
+            sends: Family::default(),
         }
     }
 }
@@ -89,6 +92,11 @@ impl Metrics {
 
     pub fn duplicates(&self, n: usize) {
         self.duplicates.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// One Send API call for a reply: `sent`, `failed`, or `unknown` (it may have been delivered).
+    pub fn send(&self, object: &str, outcome: &'static str) {
+        self.sends.add(&[object_label(Some(object)), outcome], 1);
     }
 
     pub fn signature_failure(&self, reason: &'static str) {
@@ -166,6 +174,12 @@ impl Metrics {
         let _ = writeln!(out, "hookline_projection_lag_events {projection_lag}");
         self.render_sinks(&mut out, head);
         self.render_meta(&mut out);
+        self.sends.render(
+            &mut out,
+            "hookline_sends_total",
+            "Replies sent through the Send API, by object and outcome (sent, failed, unknown).",
+            &["object", "outcome"],
+        );
         out
     }
 

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::config::{AppConfig, Config};
 use crate::metrics::Metrics;
+use crate::reply::Replier;
 use crate::watchdog::WatchdogState;
 
 /// One webhook route: `/webhook` (`name: None`) or `/webhook/{name}` for a configured app.
@@ -56,10 +57,17 @@ pub(crate) struct AppState {
     pub shutdown: Arc<watch::Sender<bool>>,
     /// The subscription watchdog's last check per `[[account]]` (empty when it is off).
     pub watchdog: Arc<WatchdogState>,
+    /// Sends replies for `POST /api/v1/conversations/{id}/messages`.
+    pub replier: Replier,
 }
 
 impl AppState {
-    pub(crate) fn new(config: &Config, store: Arc<dyn EventStore>, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(
+        config: &Config,
+        store: Arc<dyn EventStore>,
+        metrics: Arc<Metrics>,
+        replier: Replier,
+    ) -> Self {
         let default = config.app_secret.iter().any(|s| !s.is_empty()).then(|| {
             Arc::new(Route::new(
                 None,
@@ -92,6 +100,7 @@ impl AppState {
             admin_token: config.admin_token.clone().map(Arc::new),
             shutdown: Arc::new(watch::Sender::new(false)),
             watchdog: Arc::new(WatchdogState::new(config)),
+            replier,
         }
     }
 }

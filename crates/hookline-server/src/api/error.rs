@@ -6,8 +6,11 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use hookline_graph::GraphError;
 use hookline_store::StoreError;
 use serde_json::json;
+
+use crate::reply::ReplyError;
 
 /// The body of every failed admin API request.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -40,6 +43,9 @@ pub enum ApiError {
     /// The store failed to answer.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A reply was not sent, or its outcome not recorded.
+    #[error(transparent)]
+    Reply(#[from] ReplyError),
 }
 
 impl ApiError {
@@ -52,16 +58,27 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Store(err) if err.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Reply(err) => reply_status(err),
         }
     }
 
     /// What the client is told: the error itself for 4xx, a generic sentence for 5xx.
     fn public_message(&self) -> String {
         match self {
-            ApiError::Store(err) if err.is_transient() => {
-                "the store cannot answer right now; retry shortly".to_owned()
-            }
-            ApiError::Store(_) => "internal error; the server log has the details".to_owned(),
+            ApiError::Store(err) | ApiError::Reply(ReplyError::Store(err)) => store_message(err),
+            ApiError::Reply(ReplyError::Unrecorded {
+                send_id,
+                message_id,
+                ..
+            }) => format!(
+                "send {send_id} went to the Send API ({}), but recording its outcome failed (the \
+                 server log has the details); its echo will still be linked to it, so do not send it \
+                 again",
+                match message_id {
+                    Some(mid) => format!("message id {mid}"),
+                    None => "refused".to_owned(),
+                }
+            ),
             other => other.to_string(),
         }
     }
@@ -80,14 +97,56 @@ impl ApiError {
     }
 }
 
+fn store_message(err: &StoreError) -> String {
+    if err.is_transient() {
+        "the store cannot answer right now; retry shortly".to_owned()
+    } else {
+        "internal error; the server log has the details".to_owned()
+    }
+}
+
+/// A refused reply's status: 422 when the message cannot go to this person as it is, 429 for Meta's rate
+/// limits, 502 when the token, Meta or the connection failed.
+fn reply_status(err: &ReplyError) -> StatusCode {
+    match err {
+        ReplyError::NoConversation(_) => StatusCode::NOT_FOUND,
+        ReplyError::Invalid(_) => StatusCode::BAD_REQUEST,
+        ReplyError::NoAccount { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        ReplyError::Store(err) if err.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
+        ReplyError::Store(_) | ReplyError::Unrecorded { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        ReplyError::Refused { error, .. } => match error {
+            GraphError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            GraphError::OutsideMessagingWindow { .. }
+            | GraphError::UserUnavailable { .. }
+            | GraphError::UnknownRecipient { .. }
+            | GraphError::InvalidParameter { .. }
+            | GraphError::InvalidRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::BAD_GATEWAY,
+        },
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         if status.is_server_error() {
             tracing::error!("admin API request failed with {status}: {self}");
         }
-        let mut response =
-            (status, Json(json!({ "error": self.public_message() }))).into_response();
+        let mut body = json!({ "error": self.public_message() });
+        if let ApiError::Reply(err) = &self
+            && let Some(send_id) = err.send_id()
+        {
+            body["send_id"] = json!(send_id);
+        }
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::Reply(ReplyError::Refused { error, .. }) = &self
+            && let Some(wait) = error.retry_after()
+        {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(wait.as_secs().max(1)),
+            );
+        }
         if let Some(challenge) = self.challenge() {
             response
                 .headers_mut()

@@ -10,6 +10,8 @@
 //!   wherever it is shown.
 //! - `deliveries`: `GET /api/v1/deliveries`, `/deliveries/{id}`, `/deliveries/{id}/body`, `/quarantine`.
 //! - `stream`: `GET /api/v1/stream`, new events as Server-Sent Events.
+//! - `replies`: `POST /api/v1/conversations/{id}/messages` (a reply through the Send API) and
+//!   `GET /api/v1/sends/{id}`.
 //! - `meta_status`: `GET /api/v1/meta/status`, the subscription watchdog's last check per account.
 //! - `openapi`: `GET /api/v1/openapi.json`, generated from the handlers.
 //!
@@ -24,12 +26,13 @@ mod events;
 mod meta_status;
 mod openapi;
 mod page;
+mod replies;
 mod stream;
 
 use axum::Router;
 use axum::http::Method;
 use axum::middleware;
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, post};
 
 pub use error::ApiError;
 pub use events::{event_json, rfc3339};
@@ -48,14 +51,22 @@ pub const ROUTES: &[(&str, Method, bool)] = &[
     ("/conversations", Method::GET, false),
     ("/conversations/{id}", Method::GET, false),
     ("/conversations/{id}/messages", Method::GET, false),
+    ("/conversations/{id}/messages", Method::POST, false),
     ("/conversations/{id}/timeline", Method::GET, false),
     ("/accounts", Method::GET, false),
+    ("/sends/{id}", Method::GET, false),
     ("/meta/status", Method::GET, false),
     ("/openapi.json", Method::GET, true),
 ];
 
 /// The handler of each entry of [`ROUTES`].
-fn handler(path: &str) -> MethodRouter<AppState> {
+fn handler(path: &str, method: &Method) -> MethodRouter<AppState> {
+    if method == Method::POST {
+        return match path {
+            "/conversations/{id}/messages" => post(replies::send),
+            other => unreachable!("no POST handler for {other}"),
+        };
+    }
     match path {
         "/events" => get(events::list),
         "/events/{id}" => get(events::one),
@@ -69,6 +80,7 @@ fn handler(path: &str) -> MethodRouter<AppState> {
         "/conversations/{id}/messages" => get(conversations::messages),
         "/conversations/{id}/timeline" => get(conversations::timeline),
         "/accounts" => get(conversations::accounts),
+        "/sends/{id}" => get(replies::one),
         "/meta/status" => get(meta_status::status),
         "/openapi.json" => get(openapi::openapi),
         other => unreachable!("no handler for {other}"),
@@ -81,8 +93,8 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
     let mount = |routes: Vec<&(&str, Method, bool)>| {
         routes
             .into_iter()
-            .fold(Router::new(), |router, (path, _, _)| {
-                router.route(path, handler(path))
+            .fold(Router::new(), |router, (path, method, _)| {
+                router.route(path, handler(path, method))
             })
     };
     let guarded =

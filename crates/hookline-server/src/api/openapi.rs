@@ -8,13 +8,14 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{conversations, deliveries, events, meta_status, stream};
+use crate::api::{conversations, deliveries, events, meta_status, replies, stream};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "hookline admin API",
-        description = "Stored Meta webhook events and deliveries, and a live stream of new events. \
+        description = "Stored Meta webhook events and deliveries, a live stream of new events, and replies \
+                       through the Send API. \
                        Every route but this document needs `Authorization: Bearer <HOOKLINE_ADMIN_TOKEN>`."
     ),
     paths(
@@ -30,6 +31,8 @@ use crate::api::{conversations, deliveries, events, meta_status, stream};
         conversations::messages,
         conversations::timeline,
         conversations::accounts,
+        replies::send,
+        replies::one,
         meta_status::status,
         openapi,
     ),
@@ -38,6 +41,7 @@ use crate::api::{conversations, deliveries, events, meta_status, stream};
     tags(
         (name = "events", description = "Events extracted from deliveries, each stored once"),
         (name = "conversations", description = "The state of every thread, projected from the events"),
+        (name = "replies", description = "Messages sent into conversations through Meta's Send API, and their outcome"),
         (name = "deliveries", description = "Every POST as received, including redeliveries and quarantined bodies"),
         (name = "subscriptions", description = "The webhook subscriptions of the configured Pages and Instagram accounts, as the watchdog last checked them"),
         (name = "meta", description = "This document"),
