@@ -14,6 +14,7 @@ mod ingest;
 mod inspector;
 mod openapi;
 mod postgres;
+mod replies;
 mod sinks;
 mod slow_clients;
 mod store_failures;

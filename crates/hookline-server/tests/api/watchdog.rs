@@ -5,8 +5,6 @@
 //! These tests run on the default current-thread runtime, so the server, its watchdog and the mock all
 //! log through the subscriber the test sets for its thread.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hookline_graph::mock::{MockGraph, Route};
@@ -14,7 +12,7 @@ use hookline_graph::{DEFAULT_FIELDS, INSTAGRAM_FIELDS};
 use hookline_server::config::AccountConfig;
 use serde_json::Value;
 
-use crate::helpers::{ADMIN_TOKEN, TestApp, json};
+use crate::helpers::{ADMIN_TOKEN, Log, TestApp, json};
 
 const PAGE: &str = "1001";
 const INSTAGRAM: &str = "17841400000000042";
@@ -23,37 +21,6 @@ const INSTAGRAM_TOKEN: &str = "IGAAwatchdogToken456";
 /// Short, so several rounds pass within a test; the deadlines below are generous.
 const INTERVAL: Duration = Duration::from_millis(150);
 const DEADLINE: Duration = Duration::from_secs(20);
-
-/// Everything the server logs while the guard lives, at debug level.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Log {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Log {
-    fn capture() -> (Log, tracing::subscriber::DefaultGuard) {
-        let log = Log::default();
-        let writer = log.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        (log, tracing::subscriber::set_default(subscriber))
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 async fn watched(graph: &MockGraph, accounts: Vec<AccountConfig>) -> TestApp {
     let url = graph.url();
