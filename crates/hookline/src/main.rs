@@ -12,6 +12,7 @@ mod meta;
 mod migrate;
 mod parse;
 mod replay;
+mod send;
 mod serve;
 mod sign;
 mod signal;
@@ -53,6 +54,7 @@ enum Command {
     Dlq(dlq::Command),
     #[command(subcommand)]
     Meta(meta::Command),
+    Send(send::Args),
     Parse(parse::Args),
     Sign(sign::Args),
 }
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Sinks(command) => sinks::run(command),
         Command::Dlq(command) => dlq::run(command),
         Command::Meta(command) => meta::run(command),
+        Command::Send(args) => send::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Tail(args) => tail::run(args),
