@@ -3,8 +3,9 @@
 //!
 //! - `session`: the `hookline_session` cookie, derived from the admin token, and the same-origin check.
 //! - `signin`: the sign-in page, the only page served without a session.
-//! - `assets/`: `index.html`, `app.js`, `style.css`, and `meta.js` (the Meta subscription panel, fed by
-//!   `GET /api/v1/meta/status`), embedded with `include_str!`.
+//! - `assets/`: `index.html`, `app.js`, `style.css`, `meta.js` (the Meta subscription panel, fed by
+//!   `GET /api/v1/meta/status`) and `reply.js` (the reply box of the open conversation, which posts to
+//!   `POST /api/v1/conversations/{id}/messages`), embedded with `include_str!`.
 //!
 //! Every response carries a strict Content-Security-Policy: the pages use no inline script or style, load
 //! nothing from other origins but images (attachments live on Meta's CDN), and cannot be framed.
@@ -27,6 +28,7 @@ use signin::Notice;
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
 const META_JS: &str = include_str!("assets/meta.js");
+const REPLY_JS: &str = include_str!("assets/reply.js");
 const STYLE_CSS: &str = include_str!("assets/style.css");
 
 const CSP: &str = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; \
@@ -41,6 +43,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/assets/style.css", get(style))
         .route("/assets/app.js", get(script))
         .route("/assets/meta.js", get(meta_script))
+        .route("/assets/reply.js", get(reply_script))
         .layer(middleware::from_fn(safe_headers))
 }
 
@@ -98,19 +101,23 @@ async fn style() -> Response {
 
 /// `GET /assets/app.js`: only with a session.
 async fn script(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match state.admin_token.as_deref() {
-        Some(token) if session::is_valid(&headers, token) => {
-            asset("text/javascript; charset=utf-8", APP_JS)
-        }
-        _ => (StatusCode::UNAUTHORIZED, "sign in at / first\n").into_response(),
-    }
+    private_script(&state, &headers, APP_JS)
 }
 
 /// `GET /assets/meta.js`: only with a session.
 async fn meta_script(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    private_script(&state, &headers, META_JS)
+}
+
+/// `GET /assets/reply.js`: only with a session.
+async fn reply_script(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    private_script(&state, &headers, REPLY_JS)
+}
+
+fn private_script(state: &AppState, headers: &HeaderMap, body: &'static str) -> Response {
     match state.admin_token.as_deref() {
-        Some(token) if session::is_valid(&headers, token) => {
-            asset("text/javascript; charset=utf-8", META_JS)
+        Some(token) if session::is_valid(headers, token) => {
+            asset("text/javascript; charset=utf-8", body)
         }
         _ => (StatusCode::UNAUTHORIZED, "sign in at / first\n").into_response(),
     }

@@ -57,6 +57,13 @@ pub struct Browser {
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// WebDriver's Enter key.
+pub const ENTER: &str = "\u{E007}";
+/// WebDriver's Shift key, held for the keys after it.
+pub const SHIFT: &str = "\u{E008}";
+/// WebDriver's Null key: lets go of the modifiers held.
+pub const RELEASE: &str = "\u{E000}";
+
 impl Browser {
     pub async fn start(tools: &Tools) -> Browser {
         let port = TcpListener::bind("127.0.0.1:0")
@@ -171,10 +178,18 @@ impl Browser {
             Some(json!({})),
         )
         .await;
+        self.send_keys(css, text).await;
+    }
+
+    /// Types `keys` into the element `css` after what it holds: text, and WebDriver's key codes such as
+    /// [`ENTER`] (a modifier such as [`SHIFT`] stays down until [`RELEASE`] or the end of `keys`).
+    pub async fn send_keys(&self, css: &str, keys: &str) {
+        self.wait_for(css).await;
+        let id = self.element(css).await;
         self.command(
             reqwest::Method::POST,
             &format!("/element/{id}/value"),
-            Some(json!({ "text": text })),
+            Some(json!({ "text": keys })),
         )
         .await;
     }
@@ -215,6 +230,21 @@ impl Browser {
             }
             if Instant::now() > deadline {
                 panic!("{css} never showed {needle:?}; it shows {text:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// Waits until `script` (run with `args`) returns `expected`; on timeout, says what it returned last.
+    pub async fn wait_value(&self, what: &str, script: &str, args: &[Value], expected: &Value) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let value = self.exec(script, args).await;
+            if &value == expected {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("{what}: expected {expected}, the page shows {value}");
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }

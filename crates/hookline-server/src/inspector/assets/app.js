@@ -364,7 +364,13 @@ async function openConversation(id) {
   }
   $("thread-body").replaceChildren(h("div", { class: "loading" }, "Loading…"));
   renderThreadHead();
+  announceThread(id);
   await loadThread(true);
+}
+
+/** Tells the reply box (reply.js) which conversation is open, or that none is (`null`). */
+function announceThread(id) {
+  document.dispatchEvent(new CustomEvent("hookline:thread", { detail: { id } }));
 }
 
 function closeConversation() {
@@ -375,9 +381,11 @@ function closeConversation() {
   $("thread-body").hidden = true;
   $("thread-placeholder").hidden = false;
   for (const row of document.querySelectorAll(".conv.selected")) row.classList.remove("selected");
+  announceThread(null);
 }
 
 function showThreadMessage(title, text) {
+  announceThread(null);
   $("thread-head").hidden = true;
   $("thread-body").hidden = true;
   const placeholder = $("thread-placeholder");
@@ -416,7 +424,11 @@ async function loadThread(first) {
   const id = encodeURIComponent(c.id);
   let items;
   try {
-    items = await apiAll(`/conversations/${id}/timeline`, 5000);
+    const [timeline, messages] = await Promise.all([
+      apiAll(`/conversations/${id}/timeline`, 5000),
+      apiAll(`/conversations/${id}/messages`, 5000),
+    ]);
+    items = withSends(timeline, messages);
   } catch (err) {
     if (err.status !== 404) throw err;
     const messages = await apiAll(`/conversations/${id}/messages`, 5000);
@@ -424,6 +436,22 @@ async function loadThread(first) {
   }
   if (state.open !== c && state.openId !== c.id) return; // another conversation was opened meanwhile
   renderThread(items, first);
+}
+
+/**
+ * The timeline with the replies that have no event of their own put in at their time: the timeline lists
+ * events, and a send has none until its echo arrives (pending, failed, or sent with the echo still on
+ * its way). A send whose echo is in the timeline is that echo's message already.
+ */
+function withSends(timeline, messages) {
+  const shown = new Set(timeline.map((item) => item.message && item.message.send_id).filter(Boolean));
+  const items = timeline.slice();
+  for (const m of messages) {
+    if (!m.send_id || shown.has(m.send_id)) continue;
+    const at = items.findIndex((item) => (item.timestamp_ms || 0) > (m.timestamp_ms || 0));
+    items.splice(at < 0 ? items.length : at, 0, { kind: "send", timestamp_ms: m.timestamp_ms, message: m });
+  }
+  return items;
 }
 
 function renderThread(items, first) {
@@ -465,14 +493,19 @@ function bubble(m, item) {
   }
   const meta = [timeTag(m.timestamp_ms, "clock")];
   if (m.edit_count > 0 && !m.deleted) meta.unshift(editedMarker(m));
-  if (out) meta.push(ticks(m.status));
+  if (out) meta.push(statusMark(m));
   const eventId = m.event_id != null ? m.event_id : item && item.event_id;
   meta.push(rawButton(eventId));
-  const row = h("div", { class: `msg ${out ? "out" : "in"}${m.deleted ? " deleted" : ""}${m.standby || (item && item.standby) ? " standby" : ""}`, dataset: { mid: m.mid || "" } },
+  const failed = out && m.status === "failed";
+  const dataset = { mid: m.mid || "" };
+  if (m.send_id) dataset.sendId = m.send_id;
+  if (out && m.status) dataset.status = m.status;
+  const row = h("div", { class: `msg ${out ? "out" : "in"}${failed ? " failed" : ""}${m.deleted ? " deleted" : ""}${m.standby || (item && item.standby) ? " standby" : ""}`, dataset },
     h("div", { class: "bubble" }, children, h("div", { class: "meta" }, meta)),
     reactions(m.reactions),
     h("div", { class: "under" },
-      out && m.echo_source ? h("span", { class: `source source-${m.echo_source}`, title: m.app_id ? `app ${m.app_id}` : null }, `Sent from ${ECHO_SOURCES[m.echo_source] || m.echo_source}`) : null,
+      failed ? h("span", { class: "send-error", title: m.send_error }, `Not sent: ${m.send_error || "the Send API refused it"}`)
+        : out && m.echo_source ? h("span", { class: `source source-${m.echo_source}`, title: m.app_id ? `app ${m.app_id}` : null }, `${m.status === "pending" ? "Sending" : "Sent"} from ${ECHO_SOURCES[m.echo_source] || m.echo_source}`) : null,
       m.standby || (item && item.standby) ? h("span", { class: "badge badge-standby" }, "standby") : null));
   return row;
 }
@@ -510,11 +543,20 @@ function editedMarker(m) {
   return button;
 }
 
-function ticks(status) {
-  if (status === "read") return h("span", { class: "ticks read", title: "Read" }, "✓✓");
-  if (status === "delivered") return h("span", { class: "ticks delivered", title: "Delivered" }, "✓✓");
-  if (status === "sent") return h("span", { class: "ticks sent", title: "Sent" }, "✓");
-  return null;
+const STATUSES = {
+  pending: { mark: "", label: "Sending" }, // a clock, drawn by the style sheet
+  sent: { mark: "✓", label: "Sent" },
+  delivered: { mark: "✓✓", label: "Delivered" },
+  read: { mark: "✓✓", label: "Read" },
+  failed: { mark: "✕", label: "Not sent" },
+};
+
+/** An outbound message's status mark; a failed send's reason is its tooltip (and a line under it). */
+function statusMark(m) {
+  const status = STATUSES[m.status];
+  if (!status) return null;
+  const title = m.status === "failed" && m.send_error ? `Not sent: ${m.send_error}` : status.label;
+  return h("span", { class: "status", role: "img", "aria-label": status.label, title, dataset: { status: m.status } }, status.mark);
 }
 
 function reactions(list) {
