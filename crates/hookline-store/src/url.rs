@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | `busy_timeout_ms` | 2000 | how long a commit waits for a lock held by another process before failing (the delivery is answered 503 and Meta retries); keep it well under Meta's 5 s deadline |
 //! | `max_size_mb` | none | a size cap: once the file would grow past it, commits fail (503) instead of filling the disk |
+//! | `cache_mb` | 32 | the writer's page cache: enough to keep the inner pages of the indexes in memory as the file grows to tens of GB, so an insert reads at most its leaf page from the file |
 //!
 //! `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (or `postgresql://`) stores into PostgreSQL over plain
 //! TCP. Its options are libpq's connection parameters that tokio-postgres understands (`sslmode`,
@@ -60,6 +61,9 @@ const CONNECTION_OPTIONS: &[&str] = &[
     "load_balance_hosts",
 ];
 
+/// The SQLite writer's page cache, MiB, unless the URL says otherwise.
+pub const DEFAULT_CACHE_MB: u64 = 32;
+
 /// A parsed database URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreUrl {
@@ -67,6 +71,7 @@ pub enum StoreUrl {
         path: PathBuf,
         busy_timeout: Duration,
         max_size_mb: Option<u64>,
+        cache_mb: u64,
     },
     /// Boxed: the driver's settings are several times the size of the SQLite variant.
     Postgres(Box<PostgresUrl>),
@@ -105,6 +110,7 @@ impl StoreUrl {
         }
         let mut busy_timeout = Duration::from_millis(2000);
         let mut max_size_mb = None;
+        let mut cache_mb = DEFAULT_CACHE_MB;
         for (key, value) in form_pairs(query) {
             let number = value
                 .parse::<u64>()
@@ -112,9 +118,10 @@ impl StoreUrl {
             match key {
                 "busy_timeout_ms" => busy_timeout = Duration::from_millis(number),
                 "max_size_mb" => max_size_mb = Some(number),
+                "cache_mb" => cache_mb = number,
                 _ => {
                     return Err(invalid(&format!(
-                        "unknown option {key:?}; known: busy_timeout_ms, max_size_mb"
+                        "unknown option {key:?}; known: busy_timeout_ms, max_size_mb, cache_mb"
                     )));
                 }
             }
@@ -123,6 +130,7 @@ impl StoreUrl {
             path: PathBuf::from(path),
             busy_timeout,
             max_size_mb,
+            cache_mb,
         })
     }
 }
@@ -295,10 +303,12 @@ pub async fn open(
             path,
             busy_timeout,
             max_size_mb,
+            cache_mb,
         } => {
             let options = SqliteOptions {
                 busy_timeout: *busy_timeout,
                 max_size_mb: *max_size_mb,
+                cache_mb: *cache_mb,
                 writer,
             };
             let path = path.clone();
@@ -347,6 +357,15 @@ mod tests {
         assert!(
             matches!(absolute, StoreUrl::Sqlite { ref path, max_size_mb: Some(5), .. } if path == &PathBuf::from("/var/lib/h.db"))
         );
+        assert!(matches!(
+            relative,
+            StoreUrl::Sqlite {
+                cache_mb: DEFAULT_CACHE_MB,
+                ..
+            }
+        ));
+        let cached = StoreUrl::parse("sqlite://h.db?cache_mb=64").unwrap();
+        assert!(matches!(cached, StoreUrl::Sqlite { cache_mb: 64, .. }));
     }
 
     #[test]
@@ -355,7 +374,7 @@ mod tests {
             ("mysql://x", "expected sqlite://PATH"),
             ("sqlite://", "path is empty"),
             ("sqlite://a.db?max_size_mb=lots", "not a whole number"),
-            ("sqlite://a.db?cache=1", "known: busy_timeout_ms"),
+            ("sqlite://a.db?cache=1", "known: busy_timeout_ms, max_size_mb, cache_mb"),
         ] {
             let err = StoreUrl::parse(url).unwrap_err().to_string();
             assert!(err.contains(hint), "{url}: {err}");

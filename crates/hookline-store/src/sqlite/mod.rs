@@ -54,6 +54,8 @@ pub struct SqliteOptions {
     pub busy_timeout: Duration,
     /// Size cap of the database file, in MiB.
     pub max_size_mb: Option<u64>,
+    /// The writer connection's page cache, in MiB.
+    pub cache_mb: u64,
     pub writer: WriterOptions,
 }
 
@@ -62,6 +64,7 @@ impl Default for SqliteOptions {
         Self {
             busy_timeout: Duration::from_millis(2000),
             max_size_mb: None,
+            cache_mb: crate::url::DEFAULT_CACHE_MB,
             writer: WriterOptions::default(),
         }
     }
@@ -242,6 +245,12 @@ fn connect_writer(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Conn
     // FULL: the WAL is fsynced at every commit, so an acknowledged delivery survives a power loss.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // Every event inserts into indexes on hashed keys (the dedup key, new conversations), which land on
+    // random pages. SQLite's default 2 MB cache stops holding those indexes' inner pages once the store
+    // passes a few million events; then each insert reads two or three pages back from the file. With the
+    // inner pages cached, it reads at most the leaf.
+    let cache_kib = i64::try_from(options.cache_mb.saturating_mul(1024)).unwrap_or(i64::MAX);
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
     conn.set_prepared_statement_cache_capacity(32);
     Ok(conn)
 }
