@@ -374,7 +374,10 @@ mod tests {
             ("mysql://x", "expected sqlite://PATH"),
             ("sqlite://", "path is empty"),
             ("sqlite://a.db?max_size_mb=lots", "not a whole number"),
-            ("sqlite://a.db?cache=1", "known: busy_timeout_ms, max_size_mb, cache_mb"),
+            (
+                "sqlite://a.db?cache=1",
+                "known: busy_timeout_ms, max_size_mb, cache_mb",
+            ),
         ] {
             let err = StoreUrl::parse(url).unwrap_err().to_string();
             assert!(err.contains(hint), "{url}: {err}");
