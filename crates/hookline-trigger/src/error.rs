@@ -40,6 +40,13 @@ pub enum TriggerError {
     #[error("--batch {batch}: Meta batches at most {max} entries in one POST; ask for {max} or fewer", max = crate::MAX_BATCH)]
     BatchTooLarge { batch: usize },
 
+    /// A user population of none, or of more users than the varying digits of an id tell apart.
+    #[error(
+        "--users {users}: give a population of 1 to {max} users (e.g. --users 10000)",
+        max = crate::MAX_USERS
+    )]
+    BadUsers { users: u64 },
+
     /// A value given by the user contains the marker used to find patchable fields in the encoded body.
     #[error("{what} contains `{marker}`, which trigger reserves for its own use; leave it out", marker = crate::mark::MARKER)]
     Reserved { what: String },

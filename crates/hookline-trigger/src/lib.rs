@@ -34,5 +34,5 @@ pub use build::{Built, build};
 pub use catalog::{Kind, catalog};
 pub use error::TriggerError;
 pub use find::find;
-pub use params::{MAX_BATCH, Params};
+pub use params::{MAX_BATCH, MAX_USERS, Params};
 pub use template::Template;

@@ -8,6 +8,9 @@ use crate::set::Set;
 /// The most entries Meta puts in one POST.
 pub const MAX_BATCH: usize = 1000;
 
+/// The largest user population: user ids vary in their last 12 digits.
+pub const MAX_USERS: u64 = 1_000_000_000_000;
+
 /// Overrides for a delivery; the default keeps the template's own values and sends one event.
 #[derive(Debug, Clone, Default)]
 pub struct Params {
@@ -27,6 +30,12 @@ pub struct Params {
     pub sets: Vec<String>,
     /// Events in the POST, one `entry` each; 0 and 1 both mean one.
     pub batch: usize,
+    /// For load templates ([`Template::new`](crate::Template::new)): the users events come from, as a
+    /// population of this many ids that event `i` takes in turn (`i` modulo the count). `None` keeps one
+    /// user for kinds keyed by content (every message from the object's default user) and a new user for
+    /// every event of kinds keyed by their user (receipts, handovers, opt-ins, ...). Ignored when
+    /// [`user`](Params::user) is set and for kinds without a user.
+    pub users: Option<u64>,
 }
 
 impl Params {
@@ -36,6 +45,15 @@ impl Params {
             0 | 1 => Ok(1),
             n if n > MAX_BATCH => Err(TriggerError::BatchTooLarge { batch: n }),
             n => Ok(n),
+        }
+    }
+
+    /// The user population, checked: at least one, and no more than the varying digits of an id can tell
+    /// apart (`10^12`).
+    pub(crate) fn users(&self) -> Result<Option<u64>, TriggerError> {
+        match self.users {
+            Some(users) if users == 0 || users > MAX_USERS => Err(TriggerError::BadUsers { users }),
+            users => Ok(users),
         }
     }
 
@@ -114,6 +132,24 @@ mod tests {
             with(MAX_BATCH + 1),
             Err(TriggerError::BatchTooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn a_user_population_is_at_least_one_and_fits_the_digits() {
+        let with = |users| {
+            Params {
+                users,
+                ..Params::default()
+            }
+            .users()
+        };
+        assert_eq!(with(None).unwrap(), None);
+        assert_eq!(with(Some(1)).unwrap(), Some(1));
+        assert_eq!(with(Some(MAX_USERS)).unwrap(), Some(MAX_USERS));
+        for bad in [0, MAX_USERS + 1] {
+            let err = with(Some(bad)).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("--users {bad}")), "{err}");
+        }
     }
 
     #[test]

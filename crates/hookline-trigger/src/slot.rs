@@ -11,6 +11,9 @@ pub(crate) enum Fill {
     Token,
     /// The last `width` digits of a decimal id (up to [`DIGITS_MAX`]).
     Digits { width: u8 },
+    /// The last `width` digits of one of `users` user ids, taken in turn: index `i` and `i + users` write
+    /// the same digits, distinct indices below `users` distinct ones (`users` is at most `10^width`).
+    Pool { width: u8, users: u64 },
     /// A time `delta_ms` from "now", in milliseconds (13 digits) or seconds (10 digits).
     Time { delta_ms: i64, seconds: bool },
 }
@@ -35,7 +38,7 @@ impl Fill {
     pub fn width(self) -> usize {
         match self {
             Fill::Token => TOKEN_LEN,
-            Fill::Digits { width } => usize::from(width),
+            Fill::Digits { width } | Fill::Pool { width, .. } => usize::from(width),
             Fill::Time { seconds: true, .. } => 10,
             Fill::Time { seconds: false, .. } => 13,
         }
@@ -48,6 +51,10 @@ impl Fill {
             Fill::Digits { width } => {
                 let modulus = 10u64.pow(u32::from(width));
                 decimal(permute_decimal(index, modulus), out);
+            }
+            Fill::Pool { width, users } => {
+                let modulus = 10u64.pow(u32::from(width));
+                decimal(permute_decimal(index % users.max(1), modulus), out);
             }
             Fill::Time { delta_ms, seconds } => {
                 let ms = i64::try_from(now_ms)
@@ -126,6 +133,21 @@ mod tests {
         let seen: HashSet<String> = (0..1000).map(|i| text(fill, i, 0)).collect();
         assert_eq!(seen.len(), 1000);
         assert_eq!(text(Fill::Digits { width: 12 }, 5, 0).len(), 12);
+    }
+
+    #[test]
+    fn a_pool_repeats_its_users_in_turn_and_keeps_them_distinct() {
+        let fill = Fill::Pool {
+            width: 12,
+            users: 1000,
+        };
+        let first: HashSet<String> = (0..1000).map(|i| text(fill, i, 0)).collect();
+        assert_eq!(first.len(), 1000);
+        for i in [0, 7, 999] {
+            assert_eq!(text(fill, i, 0), text(fill, i + 1000, 0));
+            assert_eq!(text(fill, i, 0), text(fill, i + 5 * 1000, 0));
+        }
+        assert_ne!(text(fill, 0, 0), text(fill, 1, 0));
     }
 
     #[test]

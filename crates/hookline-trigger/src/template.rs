@@ -11,7 +11,7 @@ use crate::mark::{self, Ids, Mark, Role};
 use crate::params::{self, Params};
 use crate::set::{self, Set};
 use crate::shape::{Shape, User};
-use crate::slot::Slot;
+use crate::slot::{Fill, Slot};
 
 /// The user each object's templates are normalised to when no `--user` is given, so that one `trigger`
 /// after another lands in the same conversation.
@@ -153,25 +153,45 @@ impl Template {
             content_keyed: false,
             seconds: own_time.is_some_and(crate::timefield::is_seconds),
         };
-        template.choose_slots(slots, params, &shape, mode);
+        template.choose_slots(slots, params, &shape, mode, params.users()?);
         Ok(template)
     }
 
-    /// Keeps the slots rendering must write: content and times always; the user's (or, without a user, the
-    /// account's) id only for load templates whose keys would otherwise repeat, unless `params` fixes it.
+    /// Keeps the slots rendering must write: content and times always; for load templates, the user's id
+    /// from the population when `users` is given, else the user's (or, without a user, the account's) id
+    /// only when keys would otherwise repeat; never an id that `params` fixes.
     fn choose_slots(
         &mut self,
         slots: Vec<(Role, Slot)>,
         params: &Params,
         shape: &Shape,
         mode: Mode,
+        users: Option<u64>,
     ) {
         let (always, identity): (Vec<_>, Vec<_>) = slots
             .into_iter()
             .partition(|(role, _)| matches!(role, Role::Content | Role::Time));
         self.slots = always.into_iter().map(|(_, slot)| slot).collect();
         self.content_keyed = self.keys_differ();
-        if self.content_keyed || mode == Mode::Once {
+        if mode == Mode::Once {
+            return;
+        }
+        if let (Some(users), Some(_), None) = (users, &shape.user, &params.user) {
+            // Every event comes from one of the population; a kind keyed by its user and time then gets
+            // distinct keys from its times, as the same user's turns are `users` events apart.
+            let pooled = identity
+                .into_iter()
+                .filter(|(role, _)| *role == Role::User)
+                .map(|(_, mut slot)| {
+                    if let Fill::Digits { width } = slot.fill {
+                        slot.fill = Fill::Pool { width, users };
+                    }
+                    slot
+                });
+            self.slots.extend(pooled);
+            return;
+        }
+        if self.content_keyed {
             return;
         }
         let vary = match (&shape.user, &params.user, &params.page) {

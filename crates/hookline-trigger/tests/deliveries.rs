@@ -562,3 +562,89 @@ fn templates_can_be_shared_between_threads() {
     fn shareable<T: Send + Sync + std::fmt::Debug>() {}
     shareable::<Template>();
 }
+
+#[test]
+fn a_user_population_spreads_every_kind_over_that_many_users_with_distinct_keys() {
+    const USERS: u64 = 40;
+    let pooled = Params {
+        users: Some(USERS),
+        ..Params::default()
+    };
+    for kind in catalog() {
+        let template = Template::new(kind, &pooled).unwrap();
+        let (mut keys, mut conversations) = (HashSet::new(), HashSet::new());
+        let mut body = Vec::new();
+        // A request a millisecond, so a user's turns (USERS requests apart) fall in different milliseconds
+        // and, for kinds timed in seconds, in different seconds.
+        for seq in 0..4 * USERS {
+            let step = if kind_in_seconds(kind) { 1000 } else { 1 };
+            template.render(seq, NOW + seq * step, &mut body);
+            for event in parse(&body).unwrap() {
+                check_event(kind, &event);
+                assert!(
+                    keys.insert(event.dedup_key().to_string()),
+                    "{}: key repeated at seq {seq}",
+                    kind.name
+                );
+                conversations.extend(event.conversation().map(|c| c.to_string()));
+            }
+        }
+        // Kinds with a user land in exactly USERS conversations; the rest in none, or in the account's.
+        assert!(
+            conversations.len() as u64 == USERS || conversations.len() <= 1,
+            "{}: {} conversations",
+            kind.name,
+            conversations.len()
+        );
+    }
+    let message = Template::new(find("message").unwrap(), &pooled).unwrap();
+    let mut senders = HashSet::new();
+    let mut body = Vec::new();
+    for seq in 0..3 * USERS {
+        message.render(seq, NOW, &mut body);
+        senders.insert(event(&body)["sender"]["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(senders.len() as u64, USERS);
+    assert!(
+        senders
+            .iter()
+            .all(|id| id.len() == 16 && id.bytes().all(|b| b.is_ascii_digit()))
+    );
+}
+
+#[test]
+fn a_user_population_is_refused_when_empty_and_ignored_with_a_fixed_user() {
+    let none = Params {
+        users: Some(0),
+        ..Params::default()
+    };
+    let err = Template::new(find("message").unwrap(), &none).unwrap_err();
+    assert!(matches!(err, TriggerError::BadUsers { users: 0 }), "{err}");
+    let fixed = Params {
+        users: Some(10),
+        user: Some("5555666677778888".into()),
+        ..Params::default()
+    };
+    let template = Template::new(find("message").unwrap(), &fixed).unwrap();
+    let mut body = Vec::new();
+    for seq in 0..20 {
+        template.render(seq, NOW, &mut body);
+        assert_eq!(event(&body)["sender"]["id"], "5555666677778888");
+    }
+}
+
+/// Whether the kind's own time is in seconds (its key then changes once a second at most).
+fn kind_in_seconds(kind: &Kind) -> bool {
+    let body = json(&built(kind.name, &Params::default()));
+    let entry = &body["entry"][0];
+    let event = ["messaging", "standby", "changes", "calls"]
+        .iter()
+        .find_map(|channel| entry.get(channel))
+        .map(|events| events[0].clone());
+    let time = event
+        .as_ref()
+        .and_then(|e| e.get("timestamp"))
+        .or(entry.get("time"))
+        .and_then(Value::as_u64);
+    time.is_some_and(|t| t < 10_000_000_000)
+}

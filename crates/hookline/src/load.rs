@@ -53,6 +53,12 @@ pub struct Args {
     #[arg(long, default_value = "builtin")]
     mix: String,
 
+    /// The people writing: each event comes from one of N users, taken in turn, so that receipts and
+    /// replies land in N conversations as in a real inbox. Without it every message comes from one user
+    /// and every receipt from a new one.
+    #[arg(long)]
+    users: Option<u64>,
+
     /// Threads that drive the connections [default: the number of cores].
     #[arg(long)]
     threads: Option<usize>,
@@ -90,7 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .collect(),
         file => read_mix(Path::new(file))?,
     };
-    let mix = Mix::new(&weights, args.batch)?;
+    let mix = Mix::new(&weights, args.batch, args.users)?;
     let mut config = LoadConfig::new(args.url);
     config.secret = Some(secret.as_bytes().to_vec());
     config.connections = args.connections;
@@ -158,9 +164,10 @@ struct Mix {
 }
 
 impl Mix {
-    fn new(weights: &[(String, u32)], batch: usize) -> anyhow::Result<Mix> {
+    fn new(weights: &[(String, u32)], batch: usize, users: Option<u64>) -> anyhow::Result<Mix> {
         let params = Params {
             batch: batch.max(1),
+            users,
             ..Params::default()
         };
         let mut templates = Vec::new();
@@ -213,13 +220,13 @@ mod tests {
             .iter()
             .map(|(k, w)| ((*k).to_owned(), *w))
             .collect();
-        Mix::new(&weights, 1).unwrap();
+        Mix::new(&weights, 1, None).unwrap();
     }
 
     #[test]
     fn a_mix_sends_each_kind_in_proportion_to_its_weight() {
         let weights = vec![("message".to_owned(), 3), ("read".to_owned(), 1)];
-        let mix = Mix::new(&weights, 1).unwrap();
+        let mix = Mix::new(&weights, 1, None).unwrap();
         let mut kinds = BTreeMap::new();
         for seq in 0..4000 {
             *kinds.entry(mix.pick(seq).kind().name).or_insert(0) += 1;
@@ -234,7 +241,7 @@ mod tests {
             .iter()
             .map(|(k, w)| ((*k).to_owned(), *w))
             .collect();
-        let mix = Mix::new(&weights, 1).unwrap();
+        let mix = Mix::new(&weights, 1, None).unwrap();
         let postbacks = (0..1000)
             .filter(|seq| mix.pick(*seq).kind().name == "postback")
             .count();
@@ -247,7 +254,7 @@ mod tests {
     #[test]
     fn a_mix_file_with_an_unknown_kind_is_refused_by_name() {
         let weights = vec![("mesage".to_owned(), 1)];
-        let err = Mix::new(&weights, 1).unwrap_err().to_string();
+        let err = Mix::new(&weights, 1, None).unwrap_err().to_string();
         assert!(err.contains("mesage"), "{err}");
     }
 }

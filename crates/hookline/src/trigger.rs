@@ -138,6 +138,7 @@ fn params(kind: &Kind, args: &Args) -> Params {
         text: args.text.clone(),
         sets,
         batch: args.batch,
+        users: None,
     }
 }
 

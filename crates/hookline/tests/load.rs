@@ -84,6 +84,53 @@ async fn batches_and_a_mix_file_are_stored_event_for_event() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_user_population_puts_messages_and_receipts_in_its_users_conversations() {
+    let sandbox = Sandbox::new();
+    let server = server(&sandbox).await;
+    let report = load(
+        &server,
+        &["--requests", "600", "--connections", "8", "--users", "50"],
+    );
+    assert_eq!(report["status"]["200"], 600, "{report}");
+
+    let events = hookline_json(&["events", "list", "--json"], &sandbox.url());
+    assert_eq!(events.len(), 600, "every request carried a distinct event");
+    let conversations = |object: &str| -> std::collections::BTreeSet<String> {
+        events
+            .iter()
+            .filter(|e| e["object"] == object)
+            .filter_map(|e| e["conversation_key"].as_str().map(str::to_owned))
+            .collect()
+    };
+    // About 480 Messenger events (messages, echoes, receipts, reactions, postbacks) over 50 users: each
+    // user has some, and no receipt opens a conversation of its own.
+    assert_eq!(conversations("page").len(), 50);
+    let instagram = conversations("instagram").len();
+    assert!((1..=50).contains(&instagram), "{instagram}");
+    let receipts = events
+        .iter()
+        .filter(|e| e["kind"] == "delivery" || e["kind"] == "read")
+        .count();
+    assert!(receipts > 50, "{receipts} receipts in the mix");
+}
+
+#[test]
+fn an_empty_user_population_is_refused() {
+    let output = hookline(&[
+        "load",
+        "--secret",
+        SECRET,
+        "--requests",
+        "1",
+        "--users",
+        "0",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--users 0"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_secret_is_reported_as_401s_and_exits_1() {
     let sandbox = Sandbox::new();
     let server = server(&sandbox).await;
