@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # bench/soak.sh [MINUTES] [RATE] [WINDOW_SECONDS]: a long steady run of `hookline serve` (release build, SQLite
 # store on a fresh file) under `hookline load` at a fixed open-loop RATE of unique signed deliveries
-# (default 30 minutes at 11,500 requests/s, about half of the measured capacity; see BENCHMARKS.md), measured
-# window by window (default 60 s) so that drift shows: per window the requests answered, non-200s and
-# errors, p50/p99/p99.9 latency (counted from when each request was due, so a stall cannot hide), and the
-# server's resident memory (VmRSS) and the database size at the window's end. Ends with the first and last
-# windows side by side and the server's peak RSS (VmHWM).
+# (default 30 minutes at 4,150 requests/s, half of the capacity measured with the same traffic; see
+# BENCHMARKS.md) from a population of $USERS people (default 10,000: the builtin inbox mix, each message,
+# echo and receipt in the conversation of one of them; USERS=none for the mix without a population, where
+# every receipt comes from a new user), measured window by window (default 60 s) so that
+# drift shows: per window the requests answered, non-200s and errors, p50/p99/p99.9 latency (counted from
+# when each request was due, so a stall cannot hide), and the server's resident memory (VmRSS) and the
+# database size at the window's end. Ends with the first and last windows side by side and the server's
+# peak RSS (VmHWM).
 #
 # Needs release builds of hookline (cargo build --release -p hookline). Writes to $BENCH_DIR
 # (default /tmp/hookline-soak); the rows also go to $BENCH_DIR/soak.tsv.
 set -euo pipefail
 
 minutes="${1:-30}"
-rate="${2:-11500}"
+rate="${2:-4150}"
+users="${USERS:-10000}"
+users_args=(--users "$users")
+who="$users users"
+[[ $users == none ]] && users_args=() && who="a new user per receipt"
 window="${3:-60}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="${BENCH_DIR:-/tmp/hookline-soak}"
@@ -35,12 +42,12 @@ status_kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$server/status"; }
 db_mb() { du -cm "$work"/hookline.db* | awk 'END {print $1}'; }
 
 windows=$(( minutes * 60 / window ))
-printf 'soak: %d windows of %ds at %s requests/s against %s (pid %d), started %s UTC\n' \
-  "$windows" "$window" "$rate" "$addr" "$server" "$(date -u +%H:%M:%S)"
+printf 'soak: %d windows of %ds at %s requests/s from %s against %s (pid %d), started %s UTC\n' \
+  "$windows" "$window" "$rate" "$who" "$addr" "$server" "$(date -u +%H:%M:%S)"
 header="window\tend_utc\tresponses\trps\tnon200\terrors\tp50_ms\tp99_ms\tp999_ms\tmax_ms\trss_mb\tdb_mb\tloadavg"
 printf "$header\n" | tee "$work/soak.tsv"
 for ((w = 1; w <= windows; w++)); do
-  report=$("$bin" load --url "http://$addr/webhook" --secret "$secret" --rate "$rate" \
+  report=$("$bin" load --url "http://$addr/webhook" --secret "$secret" --rate "$rate" "${users_args[@]}" \
     --duration "${window}s" --connections 64 --json)
   row=$(python3 - "$w" "$report" "$(status_kb VmRSS)" "$(db_mb)" <<'PY'
 import json, sys, os, time

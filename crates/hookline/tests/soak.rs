@@ -17,6 +17,8 @@ const SECRET: &str = "soak-secret";
 /// Requests per second: well within what a debug build serves on a busy CI machine, so that what is
 /// measured is drift over time, not saturation.
 const RATE: &str = "300";
+/// The people writing, as in `bench/soak.sh`: every event in the conversation of one of them.
+const USERS: &str = "1000";
 /// Six windows of ten seconds: the first warms up (page cache, connection pools, allocator arenas), the
 /// other five are compared with it.
 const WINDOWS: usize = 6;
@@ -63,6 +65,8 @@ async fn a_minute_of_steady_load_is_answered_200_with_flat_memory() {
                 WINDOW,
                 "--connections",
                 "8",
+                "--users",
+                USERS,
                 "--json",
             ])
         })
