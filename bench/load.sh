@@ -18,6 +18,8 @@ work="${BENCH_DIR:-/tmp/hookline-bench}"
 secret="bench-secret"
 # HOOKLINE_BIN: the hookline binary to measure (another build, to compare two commits in one run).
 bin="${HOOKLINE_BIN:-$root/target/release/hookline}"
+# STORE_QUERY: options appended to the store URL (e.g. '?cache_mb=2'), to compare settings in one run.
+store_query="${STORE_QUERY:-}"
 mkdir -p "$work"
 bodies="$work/bodies.dat"
 [[ -s "$bodies" ]] || python3 "$harness/gen_bodies.py" -n 300000 -s "$secret" -o "$bodies"
@@ -45,7 +47,7 @@ hookline() {
   local loader=$1
   rm -f "$work"/hookline.db*
   "$bin" serve --app-secret "$secret" --listen 127.0.0.1:8080 \
-    --database "sqlite://$work/hookline.db" 2>"$work/serve.log" &
+    --database "sqlite://$work/hookline.db$store_query" 2>"$work/serve.log" &
   local pid=$!
   sleep 1
   ticks() { local f; f=$(cat "/proc/$pid/stat"); f=${f##*) }; set -- $f; echo $(( ${12} + ${13} )); }
