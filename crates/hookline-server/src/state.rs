@@ -42,8 +42,20 @@ impl Route {
     }
 }
 
+/// Cloned for every request by axum's `State` extractor, so it is one reference count, not one per field.
 #[derive(Clone, Debug)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
     /// `/webhook`, when top-level secrets are configured.
     pub default: Option<Arc<Route>>,
     pub apps: Arc<HashMap<String, Arc<Route>>>,
@@ -91,7 +103,7 @@ impl AppState {
                 (app.name.clone(), Arc::new(route))
             })
             .collect();
-        AppState {
+        AppState(Arc::new(Shared {
             default,
             apps: Arc::new(apps),
             store,
@@ -101,6 +113,6 @@ impl AppState {
             shutdown: Arc::new(watch::Sender::new(false)),
             watchdog: Arc::new(WatchdogState::new(config)),
             replier,
-        }
+        }))
     }
 }

@@ -26,6 +26,7 @@ on_every_backend!(
     every_fixture_lands_in_a_conversation_with_its_messages,
     a_conversation_shows_the_thread_as_a_support_team_reads_it,
     a_store_reopened_goes_on_projecting_where_it_stopped,
+    the_projection_keeps_up_with_deliveries_that_never_pause,
 );
 
 /// The Meta fixtures of `hookline-meta`: one body per event kind and attachment type.
@@ -237,6 +238,44 @@ async fn a_conversation_shows_the_thread_as_a_support_team_reads_it(fx: &Fixture
             ("m.2", Some("read"), Some("this_app"), 1),
             ("m.3", None, None, 0)
         ]
+    );
+}
+
+/// A steady trickle, a delivery every half millisecond, never leaves the writer idle long enough to
+/// project in a quiet moment, nor builds up a large lag; the projection must still follow within a
+/// bounded time rather than wait for the trickle to end.
+async fn the_projection_keeps_up_with_deliveries_that_never_pause(fx: &Fixture) {
+    let store = open(fx).await;
+    let template = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../hookline-meta/tests/fixtures/ig01_message_text.json"),
+    )
+    .unwrap();
+    let mid = template
+        .split("\"mid\": \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the fixture has a mid")
+        .to_owned();
+    let projected = store.projected_events();
+    let mut pending = Vec::new();
+    let mut seen_during_trickle = 0;
+    for i in 0..800 {
+        let body = template.replace(&mid, &format!("{mid}_trickle_{i}"));
+        pending.push(store.submit(delivery(body.as_bytes())).unwrap());
+        if i == 600 {
+            seen_during_trickle = *projected.borrow();
+        }
+        // Blocking on purpose: the writer runs on threads of its own, and a timer of the test's runtime
+        // would round the pause up to a millisecond or more.
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    for commit in pending {
+        commit.await.unwrap();
+    }
+    assert!(
+        seen_during_trickle > 0,
+        "after 300 ms of a steady trickle the projection had applied nothing"
     );
 }
 

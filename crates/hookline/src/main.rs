@@ -26,6 +26,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// The server allocates small buffers on the HTTP threads that the store's writer thread frees; glibc's
+// allocator spent a fifth of the HTTP threads' time on that (BENCHMARKS.md, "What was measured").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A gateway for Meta Messenger Platform and Instagram Messaging webhooks.
 #[derive(Debug, Parser)]
 #[command(name = "hookline", version, about, long_about = None)]

@@ -21,9 +21,10 @@ use crate::model::{EventQuery, StoredEvent};
 use crate::sqlite::read;
 use crate::sqlite::sends as sqlite_sends;
 
-/// Events applied in one projection step: small enough that a delivery arriving meanwhile waits
-/// milliseconds, not more.
-pub(crate) const STEP_EVENTS: usize = 500;
+/// Events applied in one projection step: small enough that a delivery arriving meanwhile waits a
+/// millisecond or two (steps of 500 raised the ingest p99 by 2-3 ms under load), large enough that the
+/// step's own commit and the conversations it loads and saves are shared by many events.
+pub(crate) const STEP_EVENTS: usize = 200;
 
 /// The id of the last event the projection has applied.
 pub(crate) fn position(conn: &Connection) -> rusqlite::Result<i64> {

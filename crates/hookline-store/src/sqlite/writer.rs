@@ -6,13 +6,16 @@
 //! no timer or artificial delay is needed. Every delivery's reply is sent only after `COMMIT` returns.
 //!
 //! With the projection on, the same thread applies committed events to the conversation summaries
-//! (`projection.rs`) whenever no delivery is waiting, and also between groups once it is more than
-//! [`MAX_LAG`] events behind, so it keeps up under sustained load without ever holding the write lock
-//! against an ingest commit from another thread.
+//! (`projection.rs`) once no delivery has arrived for [`PROJECTION_IDLE`], and also between groups once it
+//! is more than [`MAX_LAG`] events or [`MAX_DELAY`] behind, so it keeps up under sustained load without
+//! ever holding the write lock against an ingest commit from another thread. Waiting for a quiet moment instead of taking
+//! any empty queue makes projection steps large under load: each step is a transaction with its own
+//! fsync, and each conversation it touches is loaded and saved once per step, so steps of a few dozen
+//! events cost several times more per event than steps of hundreds.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior, params};
@@ -25,9 +28,16 @@ use crate::sqlite::projection;
 use crate::store::{CommitObserver, CommitStats};
 
 /// Events the projection may fall behind by before it runs between group commits.
-const MAX_LAG: i64 = 2_000;
+const MAX_LAG: i64 = 1_000;
+/// How long the projection may go without a step while events wait for it, under a load that never
+/// leaves the queue empty for [`PROJECTION_IDLE`] but stays under [`MAX_LAG`].
+const MAX_DELAY: Duration = Duration::from_millis(50);
 /// After a failed projection step, how long to leave it before trying again.
 const PROJECTION_RETRY: Duration = Duration::from_secs(1);
+/// How long the queue must stay empty before the projection catches up outside the [`MAX_LAG`] rule.
+/// It delays only the conversation view, never an acknowledgement: a delivery that arrives meanwhile is
+/// taken at once.
+const PROJECTION_IDLE: Duration = Duration::from_millis(2);
 
 /// Work for the writer.
 pub(crate) enum Job {
@@ -59,6 +69,8 @@ pub(crate) struct Writer {
     pub project: bool,
     pub projected: watch::Sender<i64>,
     projection_paused_until: Option<Instant>,
+    /// When the projection last finished a step.
+    projected_at: Instant,
     /// Ids are assigned here: there is only one writer, and knowing a delivery's id before its events are
     /// written lets the delivery row be written last, with its counts, in one statement.
     next: Ids,
@@ -76,6 +88,7 @@ impl Writer {
             project: false,
             projected: watch::Sender::new(0),
             projection_paused_until: None,
+            projected_at: Instant::now(),
             next: Ids {
                 delivery: 0,
                 event: 0,
@@ -118,20 +131,23 @@ impl Writer {
             for reply in probes {
                 let _ = reply.send(self.probe());
             }
-            if self.projection_lag() > MAX_LAG {
+            let lag = self.projection_lag();
+            if lag > MAX_LAG || (lag > 0 && self.projected_at.elapsed() >= MAX_DELAY) {
                 self.project_step();
             }
         }
     }
 
-    /// The next job, catching the projection up while none is waiting.
+    /// The next job, catching the projection up while none arrives.
     fn next_job(&mut self, jobs: &Receiver<Job>) -> Option<Job> {
         loop {
-            match jobs.try_recv() {
+            if self.projection_lag() == 0 {
+                return jobs.recv().ok();
+            }
+            match jobs.recv_timeout(PROJECTION_IDLE) {
                 Ok(job) => return Some(job),
-                Err(TryRecvError::Disconnected) => return None,
-                Err(TryRecvError::Empty) if self.projection_lag() > 0 => self.project_step(),
-                Err(TryRecvError::Empty) => return jobs.recv().ok(),
+                Err(RecvTimeoutError::Disconnected) => return None,
+                Err(RecvTimeoutError::Timeout) => self.project_step(),
             }
         }
     }
@@ -166,6 +182,7 @@ impl Writer {
             }
             Ok(position) => {
                 self.projection_paused_until = None;
+                self.projected_at = Instant::now();
                 self.projected.send_replace(position);
             }
             Err(err) => {
