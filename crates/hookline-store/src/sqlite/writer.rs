@@ -351,12 +351,17 @@ struct Ids {
     event: i64,
 }
 
+// No `RETURNING` here: SQLite runs a statement with `RETURNING` through a temporary table it opens and
+// closes on every execution, a page cache included, and nearly every event is new. A redelivery is told
+// by the insert changing no row, and counted by a second statement.
 const INSERT_EVENT: &str = "
     INSERT INTO events (id, dedup_key, delivery_id, received_at_ms, object, entry_id, channel, kind, field,
                         sender, user_ref, recipient, timestamp_ms, mid, conversation_key, raw_start, raw_len, raw)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
-    ON CONFLICT (dedup_key) DO UPDATE SET duplicates = duplicates + 1
-    RETURNING id";
+    ON CONFLICT (dedup_key) DO NOTHING";
+
+const COUNT_DUPLICATE: &str = "
+    UPDATE events SET duplicates = duplicates + 1 WHERE dedup_key = ?1 RETURNING id";
 
 const INSERT_DELIVERY: &str = "
     INSERT INTO deliveries (id, received_at_ms, app, secret_index, signature, api_version, user_agent,
@@ -410,33 +415,33 @@ fn insert_event(
     received_at_ms: i64,
     event: &NewEvent,
 ) -> rusqlite::Result<bool> {
-    let id: i64 = tx.prepare_cached(INSERT_EVENT)?.query_row(
-        params![
-            ids.event,
-            event.dedup_key,
-            delivery_id,
-            received_at_ms,
-            event.object,
-            event.entry_id,
-            event.channel,
-            event.kind,
-            event.field,
-            event.sender,
-            event.user_ref,
-            event.recipient,
-            event.timestamp_ms,
-            event.mid,
-            event.conversation_key,
-            event.raw_span.map(|s| s.start as i64),
-            event.raw_span.map(|s| s.len as i64),
-            event.raw,
-        ],
-        |row| row.get(0),
-    )?;
-    if id == ids.event {
+    let inserted = tx.prepare_cached(INSERT_EVENT)?.execute(params![
+        ids.event,
+        event.dedup_key,
+        delivery_id,
+        received_at_ms,
+        event.object,
+        event.entry_id,
+        event.channel,
+        event.kind,
+        event.field,
+        event.sender,
+        event.user_ref,
+        event.recipient,
+        event.timestamp_ms,
+        event.mid,
+        event.conversation_key,
+        event.raw_span.map(|s| s.start as i64),
+        event.raw_span.map(|s| s.len as i64),
+        event.raw,
+    ])?;
+    if inserted == 1 {
         ids.event += 1;
         return Ok(true);
     }
+    let id: i64 = tx
+        .prepare_cached(COUNT_DUPLICATE)?
+        .query_row([&event.dedup_key], |row| row.get(0))?;
     tx.prepare_cached(
         "INSERT OR IGNORE INTO redeliveries (event_id, delivery_id) VALUES (?1, ?2)",
     )?
