@@ -6,30 +6,17 @@
 //! `cargo bench -p hookline-store --bench append`: the time per group includes the fsync, so it depends on
 //! the disk as much as on the code; compare builds in alternated runs on the same machine.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use hookline_store::sqlite::{SqliteOptions, SqliteStore};
-use hookline_store::{Content, EventStore, NewDelivery, NewEvent, WriterOptions};
+use hookline_store::{EventStore, WriterOptions};
 use serde_json::Value;
 
-const GROUP: usize = 64;
+#[path = "../tests/support/meta.rs"]
+mod meta;
 
-fn fixtures() -> Vec<Value> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../hookline-meta/tests/fixtures");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
-        .collect()
-}
+const GROUP: usize = 64;
 
 /// The fixture with every mid made unique for `n` and every time shifted by `n`.
 fn unique(value: &Value, n: u64) -> Value {
@@ -53,31 +40,6 @@ fn unique(value: &Value, n: u64) -> Value {
     }
 }
 
-fn delivery(body: Vec<u8>) -> NewDelivery {
-    let body = Bytes::from(body);
-    let content = match hookline_meta::parse(&body) {
-        Ok(events) => Content::Events(
-            events
-                .iter()
-                .map(|e| NewEvent::from_event(e, &body))
-                .collect(),
-        ),
-        Err(err) => Content::Quarantined {
-            reason: err.to_string(),
-        },
-    };
-    NewDelivery {
-        received_at_ms: 1_700_000_000_000,
-        app: None,
-        secret_index: Some(0),
-        signature: Some("sha256=0000".into()),
-        api_version: Some("v23.0".into()),
-        user_agent: Some("facebookexternalua".into()),
-        body,
-        content,
-    }
-}
-
 fn append(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let options = SqliteOptions {
@@ -92,7 +54,10 @@ fn append(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let fixtures = fixtures();
+    let fixtures: Vec<Value> = meta::fixtures()
+        .iter()
+        .map(|body| serde_json::from_slice(body).unwrap())
+        .collect();
     let mut n = 0u64;
     let mut group = c.benchmark_group("sqlite_append");
     group.throughput(Throughput::Elements(GROUP as u64));
@@ -103,7 +68,7 @@ fn append(c: &mut Criterion) {
                     .map(|_| {
                         n += 1;
                         let fixture = &fixtures[n as usize % fixtures.len()];
-                        delivery(serde_json::to_vec(&unique(fixture, n)).unwrap())
+                        meta::delivery(serde_json::to_vec(&unique(fixture, n)).unwrap())
                     })
                     .collect::<Vec<_>>()
             },

@@ -10,14 +10,14 @@ mod proxy;
 #[macro_use]
 mod support;
 
+use support::meta::delivery;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use hookline_store::sqlite::{SqliteOptions, SqliteStore};
 use hookline_store::{
-    Content, DeliveryQuery, EventQuery, EventStore, NewDelivery, NewEvent, Outcome, StoreError,
-    WriterOptions,
+    DeliveryQuery, EventQuery, EventStore, NewDelivery, Outcome, StoreError, WriterOptions,
 };
 use support::Fixture;
 
@@ -52,31 +52,6 @@ fn body(mid: &str, text: &str) -> Vec<u8> {
         r#"{{"object":"page","entry":[{{"id":"100","time":1700000000000,"messaging":[{{"sender":{{"id":"7"}},"recipient":{{"id":"100"}},"timestamp":1700000000000,"message":{{"mid":"{mid}","text":"{text}"}}}}]}},{{"id":"100","time":1700000000001,"messaging":[{{"sender":{{"id":"7"}},"recipient":{{"id":"100"}},"timestamp":1700000000001,"read":{{"watermark":{watermark}}}}}]}}]}}"#
     )
     .into_bytes()
-}
-
-fn delivery(body: Vec<u8>) -> NewDelivery {
-    let body = Bytes::from(body);
-    let content = match hookline_meta::parse(&body) {
-        Ok(events) => Content::Events(
-            events
-                .iter()
-                .map(|e| NewEvent::from_event(e, &body))
-                .collect(),
-        ),
-        Err(err) => Content::Quarantined {
-            reason: err.to_string(),
-        },
-    };
-    NewDelivery {
-        received_at_ms: 1_700_000_000_500,
-        app: None,
-        secret_index: Some(0),
-        signature: Some("sha256=00".into()),
-        api_version: Some("v25.0".into()),
-        user_agent: Some("facebookexternalua".into()),
-        body,
-        content,
-    }
 }
 
 fn all_events() -> EventQuery {

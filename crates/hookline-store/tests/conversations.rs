@@ -21,6 +21,7 @@ use hookline_store::{
 use proptest::prelude::*;
 use proptest::sample::Index;
 use support::Fixture;
+use support::meta::fixtures;
 
 on_every_backend!(
     every_fixture_lands_in_a_conversation_with_its_messages,
@@ -28,18 +29,6 @@ on_every_backend!(
     a_store_reopened_goes_on_projecting_where_it_stopped,
     the_projection_keeps_up_with_deliveries_that_never_pause,
 );
-
-/// The Meta fixtures of `hookline-meta`: one body per event kind and attachment type.
-fn fixtures() -> Vec<Vec<u8>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../hookline-meta/tests/fixtures");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    paths.sort();
-    paths.iter().map(|p| std::fs::read(p).unwrap()).collect()
-}
 
 fn delivery(body: &[u8]) -> NewDelivery {
     let body = Bytes::copy_from_slice(body);

@@ -6,6 +6,8 @@
 //! Each test binary uses a part of this, so the rest is dead code there.
 #![allow(dead_code)]
 
+pub mod meta;
+
 use std::sync::Arc;
 
 use hookline_store::{EventStore, StoreError, StoreUrl, WriterOptions};
