@@ -7,7 +7,7 @@
 //! so an event is applied exactly once even across crashes (and applying it twice would change nothing:
 //! see [`crate::conversation::summary`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use hookline_meta::ParseOptions;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -36,22 +36,33 @@ pub(crate) fn position(conn: &Connection) -> rusqlite::Result<i64> {
 }
 
 /// Applies the next events after the cursor (at most [`STEP_EVENTS`]); returns the new position.
-pub(crate) fn step(tx: &Transaction<'_>) -> rusqlite::Result<i64> {
+///
+/// `recent` holds the latest committed events in id order, as they read back; when they follow on from
+/// the cursor they are used as they are, otherwise the events are read from the file.
+pub(crate) fn step(tx: &Transaction<'_>, recent: &VecDeque<StoredEvent>) -> rusqlite::Result<i64> {
     let from = position(tx)?;
-    let query = EventQuery {
-        after_id: Some(from),
-        limit: STEP_EVENTS,
-        with_raw: true,
-        ..EventQuery::default()
+    let start = recent.iter().position(|e| e.id > from);
+    let read_back;
+    let events: Vec<&StoredEvent> = match start {
+        Some(i) if recent[i].id == from + 1 => recent.range(i..).take(STEP_EVENTS).collect(),
+        _ => {
+            let query = EventQuery {
+                after_id: Some(from),
+                limit: STEP_EVENTS,
+                with_raw: true,
+                ..EventQuery::default()
+            };
+            read_back = read::events(tx, &query)?;
+            read_back.iter().collect()
+        }
     };
-    let events = read::events(tx, &query)?;
     let Some(last) = events.last().map(|e| e.id) else {
         return Ok(from);
     };
     let mut conversations: HashMap<String, Summary> = HashMap::new();
     let mut accounts: HashMap<(String, String), AccountSummary> = HashMap::new();
     let options = ParseOptions::default();
-    for event in &events {
+    for event in events {
         apply(tx, event, &options, &mut conversations, &mut accounts)?;
     }
     for (key, summary) in &conversations {
@@ -71,6 +82,7 @@ pub(crate) fn step(tx: &Transaction<'_>) -> rusqlite::Result<i64> {
     Ok(last)
 }
 
+/// Applies one event to its conversation and its account, parsing its raw JSON once for both.
 fn apply(
     tx: &Transaction<'_>,
     event: &StoredEvent,
@@ -78,18 +90,40 @@ fn apply(
     conversations: &mut HashMap<String, Summary>,
     accounts: &mut HashMap<(String, String), AccountSummary>,
 ) -> rusqlite::Result<()> {
-    if let Some(key) = &event.conversation_key {
-        if !conversations.contains_key(key) {
-            let summary = load_conversation(tx, key)?.unwrap_or_default();
-            conversations.insert(key.clone(), summary);
+    let conversation = match &event.conversation_key {
+        Some(key) => {
+            if !conversations.contains_key(key) {
+                let summary = load_conversation(tx, key)?.unwrap_or_default();
+                conversations.insert(key.clone(), summary);
+            }
+            Some(key)
         }
-        let echo = conversations.get_mut(key).and_then(|summary| {
-            with_event(event, options, |e| {
-                summary.absorb(event, e);
-                echo_keys(e)
-            })
-            .flatten()
-        });
+        None => None,
+    };
+    let account = match (&event.object, &event.entry_id) {
+        (Some(object), Some(account)) => {
+            let id = (object.clone(), account.clone());
+            if !accounts.contains_key(&id) {
+                let summary = load_account(tx, &id)?.unwrap_or_default();
+                accounts.insert(id.clone(), summary);
+            }
+            Some(id)
+        }
+        _ => None,
+    };
+    if conversation.is_none() && account.is_none() {
+        return Ok(());
+    }
+    let echo = with_event(event, options, |e| {
+        if let Some(summary) = account.as_ref().and_then(|id| accounts.get_mut(id)) {
+            summary.absorb(event, e);
+        }
+        let summary = conversations.get_mut(conversation?)?;
+        summary.absorb(event, e);
+        echo_keys(e)
+    })
+    .flatten();
+    if let Some(key) = conversation {
         let (mid, metadata) = echo.unzip();
         tx.prepare_cached(
             "INSERT OR IGNORE INTO conversation_events
@@ -104,16 +138,6 @@ fn apply(
             mid,
             metadata.flatten()
         ])?;
-    }
-    if let (Some(object), Some(account)) = (&event.object, &event.entry_id) {
-        let id = (object.clone(), account.clone());
-        if !accounts.contains_key(&id) {
-            let summary = load_account(tx, &id)?.unwrap_or_default();
-            accounts.insert(id.clone(), summary);
-        }
-        if let Some(summary) = accounts.get_mut(&id) {
-            with_event(event, options, |e| summary.absorb(event, e));
-        }
     }
     Ok(())
 }

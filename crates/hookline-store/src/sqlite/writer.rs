@@ -12,7 +12,11 @@
 //! any empty queue makes projection steps large under load: each step is a transaction with its own
 //! fsync, and each conversation it touches is loaded and saved once per step, so steps of a few dozen
 //! events cost several times more per event than steps of hundreds.
+//!
+//! The events a commit added are kept in memory until the projection has applied them, so a step does
+//! not read back and decode rows this thread has just written; after a restart it reads them back.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -22,7 +26,7 @@ use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior, params};
 use tokio::sync::{oneshot, watch};
 
 use crate::error::StoreError;
-use crate::model::{Appended, Content, NewDelivery, NewEvent, Outcome};
+use crate::model::{Appended, Content, NewDelivery, NewEvent, Outcome, StoredEvent};
 use crate::sqlite::outbox::{self, Answer, OutboxOp};
 use crate::sqlite::projection;
 use crate::store::{CommitObserver, CommitStats};
@@ -32,6 +36,9 @@ const MAX_LAG: i64 = 1_000;
 /// How long the projection may go without a step while events wait for it, under a load that never
 /// leaves the queue empty for [`PROJECTION_IDLE`] but stays under [`MAX_LAG`].
 const MAX_DELAY: Duration = Duration::from_millis(50);
+/// Committed events kept in memory for the projection, at most. It normally holds under [`MAX_LAG`] plus
+/// a group; past this (the projection paused after a failure) the projection reads them back instead.
+const MAX_RECENT: usize = 4 * MAX_LAG as usize;
 /// After a failed projection step, how long to leave it before trying again.
 const PROJECTION_RETRY: Duration = Duration::from_secs(1);
 /// How long the queue must stay empty before the projection catches up outside the [`MAX_LAG`] rule.
@@ -71,6 +78,10 @@ pub(crate) struct Writer {
     projection_paused_until: Option<Instant>,
     /// When the projection last finished a step.
     projected_at: Instant,
+    /// The latest committed events, as the projection would read them back, in id order. A step takes
+    /// its events from here when they follow on from its position, which spares reading them back from
+    /// the file; after a restart, or once this was cleared, it reads them back until it catches up.
+    recent: VecDeque<StoredEvent>,
     /// Ids are assigned here: there is only one writer, and knowing a delivery's id before its events are
     /// written lets the delivery row be written last, with its counts, in one statement.
     next: Ids,
@@ -89,6 +100,7 @@ impl Writer {
             projected: watch::Sender::new(0),
             projection_paused_until: None,
             projected_at: Instant::now(),
+            recent: VecDeque::new(),
             next: Ids {
                 delivery: 0,
                 event: 0,
@@ -167,7 +179,7 @@ impl Writer {
     fn project_step(&mut self) {
         let result =
             Transaction::new(&mut self.conn, TransactionBehavior::Immediate).and_then(|tx| {
-                let position = projection::step(&tx)?;
+                let position = projection::step(&tx, &self.recent)?;
                 tx.commit()?;
                 Ok(position)
             });
@@ -181,6 +193,9 @@ impl Writer {
                 self.projection_paused_until = Some(Instant::now() + PROJECTION_RETRY);
             }
             Ok(position) => {
+                while self.recent.front().is_some_and(|e| e.id <= position) {
+                    self.recent.pop_front();
+                }
                 self.projection_paused_until = None;
                 self.projected_at = Instant::now();
                 self.projected.send_replace(position);
@@ -288,8 +303,9 @@ impl Writer {
         let mut tx = Transaction::new(&mut self.conn, TransactionBehavior::Immediate)?;
         let mut ids = self.next;
         let mut appended = Vec::new();
+        let mut fresh = self.project.then(Vec::new);
         for delivery in deliveries {
-            appended.push(insert_delivery(&tx, &mut ids, delivery)?);
+            appended.push(insert_delivery(&tx, &mut ids, delivery, fresh.as_mut())?);
         }
         let now = now_ms();
         let mut applied = Vec::with_capacity(ops.len());
@@ -312,11 +328,23 @@ impl Writer {
             }
         }
         tx.commit()?;
+        if let Some(fresh) = fresh {
+            self.remember(fresh);
+        }
         if ids.event != self.next.event {
             self.committed.send_replace(ids.event - 1);
         }
         self.next = ids;
         Ok((appended, applied))
+    }
+
+    /// Keeps newly committed events for the projection, or lets it read them back once too many wait.
+    fn remember(&mut self, fresh: Vec<StoredEvent>) {
+        if self.recent.len() + fresh.len() > MAX_RECENT {
+            self.recent.clear();
+            return;
+        }
+        self.recent.extend(fresh);
     }
 
     fn probe(&mut self) -> Result<(), StoreError> {
@@ -368,10 +396,12 @@ const INSERT_DELIVERY: &str = "
                             outcome, error, event_count, new_event_count, body)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
+/// Inserts a delivery and its events; with `fresh`, adds the new events to it as they will read back.
 fn insert_delivery(
     tx: &Transaction<'_>,
     ids: &mut Ids,
     delivery: &NewDelivery,
+    mut fresh: Option<&mut Vec<StoredEvent>>,
 ) -> rusqlite::Result<Appended> {
     let delivery_id = ids.delivery;
     let (outcome, error, events) = match &delivery.content {
@@ -382,6 +412,9 @@ fn insert_delivery(
     for event in events {
         if insert_event(tx, ids, delivery_id, delivery.received_at_ms, event)? {
             new_events += 1;
+            if let Some(fresh) = fresh.as_deref_mut() {
+                fresh.push(stored(ids.event - 1, delivery_id, delivery, event));
+            }
         }
     }
     tx.prepare_cached(INSERT_DELIVERY)?.execute(params![
@@ -449,6 +482,36 @@ fn insert_event(
     Ok(false)
 }
 
+/// A new event as `read::events` reads it back with its raw JSON, before any redelivery of it.
+fn stored(id: i64, delivery_id: i64, delivery: &NewDelivery, event: &NewEvent) -> StoredEvent {
+    let raw = match event.raw_span {
+        Some(span) => delivery
+            .body
+            .get(span.start..span.start + span.len)
+            .map(|raw| String::from_utf8_lossy(raw).into_owned()),
+        None => event.raw.clone(),
+    };
+    StoredEvent {
+        id,
+        delivery_id,
+        received_at_ms: delivery.received_at_ms,
+        dedup_key: event.dedup_key.clone(),
+        object: event.object.clone(),
+        entry_id: event.entry_id.clone(),
+        channel: event.channel.clone(),
+        kind: event.kind.to_owned(),
+        field: event.field.clone(),
+        sender: event.sender.clone(),
+        user_ref: event.user_ref.clone(),
+        recipient: event.recipient.clone(),
+        timestamp_ms: event.timestamp_ms,
+        mid: event.mid.clone(),
+        conversation_key: event.conversation_key.clone(),
+        duplicates: 0,
+        raw,
+    }
+}
+
 /// Errors caused by what one delivery holds rather than by the store.
 fn is_data_error(err: &rusqlite::Error) -> bool {
     matches!(
@@ -475,4 +538,124 @@ pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::sqlite::{SqliteOptions, open_writer};
+
+    /// Every fixture of `hookline-meta` as a delivery, in name order.
+    fn deliveries() -> Vec<NewDelivery> {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../hookline-meta/tests/fixtures");
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        paths
+            .iter()
+            .map(|path| {
+                let body = Bytes::from(std::fs::read(path).unwrap());
+                let events = hookline_meta::parse(&body).unwrap();
+                let events = events
+                    .iter()
+                    .map(|e| NewEvent::from_event(e, &body))
+                    .collect();
+                NewDelivery {
+                    received_at_ms: 1_700_000_000_000,
+                    app: None,
+                    secret_index: Some(0),
+                    signature: None,
+                    api_version: None,
+                    user_agent: None,
+                    body,
+                    content: Content::Events(events),
+                }
+            })
+            .collect()
+    }
+
+    fn writer(path: &Path) -> Writer {
+        let conn = open_writer(path, &SqliteOptions::default()).unwrap();
+        let mut writer = Writer::new(conn, 64).unwrap();
+        writer.project = true;
+        writer
+    }
+
+    /// The projection's tables, row by row.
+    fn projected(writer: &Writer) -> Vec<String> {
+        let mut rows = Vec::new();
+        for sql in [
+            "SELECT key || ' ' || id || ' ' || state FROM conversations ORDER BY key",
+            "SELECT conversation_key || ' ' || event_id || ' ' || kind || ' ' || coalesce(mid, '')
+             FROM conversation_events ORDER BY conversation_key, event_id",
+            "SELECT object || ' ' || account_id || ' ' || state FROM accounts ORDER BY object, account_id",
+        ] {
+            let mut stmt = writer.conn.prepare(sql).unwrap();
+            let found = stmt.query_map([], |row| row.get::<_, String>(0)).unwrap();
+            rows.extend(found.map(Result::unwrap));
+        }
+        rows
+    }
+
+    fn catch_up(writer: &mut Writer) {
+        while writer.projection_lag() > 0 {
+            writer.project_step();
+        }
+    }
+
+    #[test]
+    fn events_projected_from_memory_read_as_events_read_back_from_the_file() {
+        let deliveries = deliveries();
+        let dir = tempfile::tempdir().unwrap();
+        let mut from_memory = writer(&dir.path().join("memory.db"));
+        let mut read_back = writer(&dir.path().join("file.db"));
+        for group in deliveries.chunks(7) {
+            from_memory.write(group.iter(), &[]).unwrap();
+            assert!(!from_memory.recent.is_empty());
+            read_back.write(group.iter(), &[]).unwrap();
+            // As after a restart, or once too many events waited: nothing to take from memory.
+            read_back.recent.clear();
+        }
+        catch_up(&mut from_memory);
+        catch_up(&mut read_back);
+        assert!(from_memory.recent.is_empty(), "applied events are let go");
+        let committed = *from_memory.committed.borrow();
+        assert!(committed > 50);
+        assert_eq!(*from_memory.projected.borrow(), committed);
+        assert_eq!(*read_back.projected.borrow(), committed);
+        let expected = projected(&read_back);
+        assert!(expected.len() > 50);
+        assert_eq!(projected(&from_memory), expected);
+    }
+
+    #[test]
+    fn a_projection_that_starts_behind_its_memory_reads_back_the_gap() {
+        let deliveries = deliveries();
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = writer(&dir.path().join("gap.db"));
+        let (first, rest) = deliveries.split_at(20);
+        writer.write(first.iter(), &[]).unwrap();
+        writer.recent.clear();
+        writer.write(rest.iter(), &[]).unwrap();
+        let gap_end = writer.recent.front().unwrap().id - 1;
+        assert!(gap_end > 0);
+        catch_up(&mut writer);
+        assert_eq!(*writer.projected.borrow(), *writer.committed.borrow());
+        let applied: i64 = writer
+            .conn
+            .query_row(
+                "SELECT count(DISTINCT event_id) FROM conversation_events WHERE event_id <= ?1",
+                [gap_end],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert!(applied > 0, "the events before the memory were applied");
+    }
 }
