@@ -488,7 +488,10 @@ fn stored(id: i64, delivery_id: i64, delivery: &NewDelivery, event: &NewEvent) -
         Some(span) => delivery
             .body
             .get(span.start..span.start + span.len)
-            .map(|raw| String::from_utf8_lossy(raw).into_owned()),
+            .map(|raw| match std::str::from_utf8(raw) {
+                Ok(raw) => raw.to_owned(),
+                Err(_) => String::from_utf8_lossy(raw).into_owned(),
+            }),
         None => event.raw.clone(),
     };
     StoredEvent {
