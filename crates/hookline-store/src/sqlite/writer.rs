@@ -379,17 +379,19 @@ struct Ids {
     event: i64,
 }
 
-// No `RETURNING` here: SQLite runs a statement with `RETURNING` through a temporary table it opens and
-// closes on every execution, a page cache included, and nearly every event is new. A redelivery is told
-// by the insert changing no row, and counted by a second statement.
+// No `RETURNING` in these statements: SQLite runs one through a temporary table it opens and closes on
+// every execution, a page cache included, and as a trigger, which makes it keep a statement journal of
+// every page it changes. A redelivery is told by the insert changing no row, then found by its key (on
+// the index page the insert has just read) and counted by its id.
 const INSERT_EVENT: &str = "
     INSERT INTO events (id, dedup_key, delivery_id, received_at_ms, object, entry_id, channel, kind, field,
                         sender, user_ref, recipient, timestamp_ms, mid, conversation_key, raw_start, raw_len, raw)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
     ON CONFLICT (dedup_key) DO NOTHING";
 
-const COUNT_DUPLICATE: &str = "
-    UPDATE events SET duplicates = duplicates + 1 WHERE dedup_key = ?1 RETURNING id";
+const FIND_DUPLICATE: &str = "SELECT id FROM events WHERE dedup_key = ?1";
+
+const COUNT_DUPLICATE: &str = "UPDATE events SET duplicates = duplicates + 1 WHERE id = ?1";
 
 const INSERT_DELIVERY: &str = "
     INSERT INTO deliveries (id, received_at_ms, app, secret_index, signature, api_version, user_agent,
@@ -473,8 +475,9 @@ fn insert_event(
         return Ok(true);
     }
     let id: i64 = tx
-        .prepare_cached(COUNT_DUPLICATE)?
+        .prepare_cached(FIND_DUPLICATE)?
         .query_row([&event.dedup_key], |row| row.get(0))?;
+    tx.prepare_cached(COUNT_DUPLICATE)?.execute([id])?;
     tx.prepare_cached(
         "INSERT OR IGNORE INTO redeliveries (event_id, delivery_id) VALUES (?1, ?2)",
     )?
