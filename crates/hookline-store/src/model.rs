@@ -3,6 +3,9 @@
 use bytes::Bytes;
 use hookline_meta::Event;
 
+use crate::conversation::facts::Facts;
+use crate::conversation::reparse;
+
 /// One POST as received, with what was extracted from it.
 #[derive(Clone, Debug)]
 pub struct NewDelivery {
@@ -80,6 +83,9 @@ pub struct NewEvent {
     /// The event's JSON as a span of the body; `raw` holds it instead when it is not a slice of the body.
     pub raw_span: Option<RawSpan>,
     pub raw: Option<String>,
+    /// What the conversation projection takes from the typed event, worked out here so that applying a
+    /// new event does not parse it again. `None` for events the projection would not read back typed.
+    pub facts: Option<Facts>,
 }
 
 impl NewEvent {
@@ -102,6 +108,7 @@ impl NewEvent {
             conversation_key: event.conversation().map(|c| c.to_string()),
             raw: raw_span.is_none().then(|| raw.to_owned()),
             raw_span,
+            facts: reparse::readable(event.channel.as_str()).then(|| Facts::of(event)),
         }
     }
 }

@@ -21,9 +21,10 @@ use hookline_meta::message::Message as MetaMessage;
 use hookline_meta::{Event, EventKind, ParseOptions};
 use serde_json::Value;
 
+use super::facts::referral_of;
 use super::reparse::with_event;
 use super::sends;
-use super::summary::{position, referral_of};
+use super::summary::position;
 use super::view::{Attachment, Direction, Edit, Message, Reaction, TimelineItem};
 use crate::model::StoredEvent;
 use crate::send::StoredSend;

@@ -15,9 +15,11 @@
 //!   tombstones, receipts turned into per-message status.
 //! - `sends`: hookline's own sends ([`crate::send`]) joined to their echoes when read, so a send and
 //!   its echo are one message whichever arrived first (see [`fold::fold_with_sends`]).
+//! - [`facts`]: what the summaries take from an event's typed form, worked out once where it is typed.
 //! - [`reparse`]: a stored event's raw JSON back into a typed [`hookline_meta::Event`].
 //! - [`view`]: the shapes both are read as (CONTRACTS.md section 6, extended).
 
+pub mod facts;
 pub mod fold;
 pub mod reparse;
 pub(crate) mod sends;

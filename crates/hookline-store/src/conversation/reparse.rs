@@ -21,15 +21,24 @@ pub fn with_event<T>(
     events.first().map(with)
 }
 
+/// Whether events that came in `channel` (the array they were found in, or `body`) can be read back
+/// typed. Events of other arrays are kept, but carry no typed event to read back.
+pub fn readable(channel: &str) -> bool {
+    matches!(
+        channel,
+        "messaging" | "standby" | "changes" | "calls" | "body"
+    )
+}
+
 /// A one-event delivery holding the event's raw JSON where it was found, for callers that parse it
 /// themselves (to hold the typed event across an `await`). `None` without raw JSON or for an array that
 /// carries no typed events.
 pub fn envelope(event: &StoredEvent) -> Option<String> {
     let raw = event.raw.as_deref()?;
     let array = match event.channel.as_str() {
-        "messaging" | "standby" | "changes" | "calls" => event.channel.as_str(),
         // A bare `{"field","value"}` body is its own delivery.
         "body" => return Some(raw.to_owned()),
+        channel if readable(channel) => channel,
         _ => return None,
     };
     let object = serde_json::to_string(&event.object).ok()?;

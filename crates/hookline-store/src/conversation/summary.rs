@@ -7,10 +7,11 @@
 
 use std::collections::BTreeSet;
 
-use hookline_meta::{Event, EventKind};
+use hookline_meta::Event;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::facts::{FactKind, Facts};
 use super::view::{Counterpart, Direction, Preview};
 use crate::model::StoredEvent;
 
@@ -60,31 +61,49 @@ pub struct Summary {
 impl Summary {
     /// Merges one of the conversation's events.
     pub fn absorb(&mut self, stored: &StoredEvent, event: &Event<'_>) {
+        self.merge(stored, &Facts::of(event));
+    }
+
+    /// Merges one of the conversation's events, by its [`Facts`].
+    pub fn merge(&mut self, stored: &StoredEvent, facts: &Facts) {
         let (at, key) = position(stored);
         if let Some(ms) = stored.timestamp_ms {
             self.last_event_ms = self.last_event_ms.max(Some(ms));
         }
-        set(&mut self.standby, at, key, || event.is_standby());
-        match &event.kind {
-            EventKind::Message(_) | EventKind::MessageEcho(_) => {
-                let outbound = matches!(event.kind, EventKind::MessageEcho(_));
-                if outbound && stored.timestamp_ms.is_some() {
+        set(&mut self.standby, at, key, || facts.standby);
+        match &facts.kind {
+            FactKind::Message {
+                outbound,
+                text,
+                attachment_types,
+            } => {
+                if *outbound && stored.timestamp_ms.is_some() {
                     self.last_outbound_ms = self.last_outbound_ms.max(stored.timestamp_ms);
                 }
-                set(&mut self.last_message, at, key, || preview(stored, event));
+                set(&mut self.last_message, at, key, || Preview {
+                    mid: stored.mid.clone(),
+                    direction: if *outbound {
+                        Direction::Out
+                    } else {
+                        Direction::In
+                    },
+                    text: text.clone(),
+                    timestamp_ms: stored.timestamp_ms,
+                    attachment_types: attachment_types.clone(),
+                    deleted: false,
+                    // Which send an echo is, is known only when read, against the sends of that time.
+                    send_id: None,
+                });
             }
-            EventKind::MessageDeleted { mid: Some(mid) } => {
-                self.deleted.insert(mid.to_string());
+            FactKind::Deleted { mid } => {
+                self.deleted.insert(mid.clone());
             }
-            EventKind::PassThreadControl(control) | EventKind::TakeThreadControl(control) => {
-                let owner = control.new_owner_app_id.as_ref().map(|id| id.to_string());
-                set(&mut self.owner, at, key, || owner);
-            }
-            _ => {}
+            FactKind::Owner(owner) => set(&mut self.owner, at, key, || owner.clone()),
+            FactKind::Policy(_) | FactKind::Other => {}
         }
-        if let Some(referral) = referral_of(event) {
+        if let Some(referral) = &facts.referral {
             set(&mut self.referral, at, key, || {
-                let mut referral = referral;
+                let mut referral = referral.clone();
                 referral["timestamp_ms"] = json!(stored.timestamp_ms);
                 referral
             });
@@ -106,42 +125,6 @@ impl Summary {
     }
 }
 
-fn preview(stored: &StoredEvent, event: &Event<'_>) -> Preview {
-    let message = event.kind.message();
-    Preview {
-        mid: stored.mid.clone(),
-        direction: if matches!(event.kind, EventKind::MessageEcho(_)) {
-            Direction::Out
-        } else {
-            Direction::In
-        },
-        text: message.and_then(|m| m.text.as_ref()).map(|t| t.to_string()),
-        timestamp_ms: stored.timestamp_ms,
-        attachment_types: message
-            .map(|m| {
-                m.attachments
-                    .iter()
-                    .map(|a| a.type_name().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        deleted: false,
-        // Which send an echo is, is known only when read, against the sends of that time.
-        send_id: None,
-    }
-}
-
-/// The referral an event carries: a `referral` event's, or one inside a message or postback.
-pub(crate) fn referral_of(event: &Event<'_>) -> Option<Value> {
-    let referral = match &event.kind {
-        EventKind::Referral(referral) => &referral.referral,
-        EventKind::Message(message) => message.referral.as_deref()?,
-        EventKind::Postback(postback) => postback.referral.as_deref()?,
-        _ => return None,
-    };
-    serde_json::to_value(referral).ok()
-}
-
 /// An account's projected state.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AccountSummary {
@@ -152,13 +135,18 @@ pub struct AccountSummary {
 impl AccountSummary {
     /// Merges one event addressed to the account.
     pub fn absorb(&mut self, stored: &StoredEvent, event: &Event<'_>) {
+        self.merge(stored, &Facts::of(event));
+    }
+
+    /// Merges one event addressed to the account, by its [`Facts`].
+    pub fn merge(&mut self, stored: &StoredEvent, facts: &Facts) {
         let (at, key) = position(stored);
         if let Some(ms) = stored.timestamp_ms {
             self.last_event_ms = self.last_event_ms.max(Some(ms));
         }
-        if let EventKind::PolicyEnforcement(policy) = &event.kind {
+        if let FactKind::Policy(policy) = &facts.kind {
             set(&mut self.policy, at, key, || {
-                let mut value = serde_json::to_value(policy).unwrap_or(Value::Null);
+                let mut value = policy.clone();
                 if let Value::Object(map) = &mut value {
                     map.insert("timestamp_ms".into(), json!(stored.timestamp_ms));
                 }

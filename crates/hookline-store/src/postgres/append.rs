@@ -401,6 +401,7 @@ mod tests {
             conversation_key: None,
             raw_span: None,
             raw: Some("{}".into()),
+            facts: None,
         }
     }
 

@@ -11,8 +11,8 @@ use std::collections::{HashMap, HashSet};
 use deadpool_postgres::GenericClient;
 use hookline_meta::ParseOptions;
 
-use crate::conversation::reparse::with_event;
-use crate::conversation::sends::{InList, echo_keys, last_outbound_ms, preview};
+use crate::conversation::facts::Facts;
+use crate::conversation::sends::{InList, last_outbound_ms, preview};
 use crate::conversation::summary::{AccountSummary, Summary, counterpart_of};
 use crate::conversation::view::{Account, Conversation, Direction};
 use crate::conversation::{ConversationQuery, conversation_id};
@@ -50,23 +50,23 @@ pub(crate) async fn step(session: &mut Session) -> Result<i64, Error> {
     let options = ParseOptions::default();
     let mut echoes = Vec::with_capacity(events.len());
     for event in &events {
+        let facts = Facts::read(event, &options);
         let mut echo = None;
         if let Some(summary) = event
             .conversation_key
             .as_ref()
             .and_then(|key| conversations.get_mut(key))
+            && let Some(facts) = &facts
         {
-            echo = with_event(event, &options, |e| {
-                summary.absorb(event, e);
-                echo_keys(e)
-            })
-            .flatten();
+            summary.merge(event, facts);
+            echo = facts.echo.clone();
         }
         echoes.push(echo);
         if let (Some(object), Some(account)) = (&event.object, &event.entry_id)
             && let Some(summary) = accounts.get_mut(&(object.clone(), account.clone()))
+            && let Some(facts) = &facts
         {
-            with_event(event, &options, |e| summary.absorb(event, e));
+            summary.merge(event, facts);
         }
     }
     tokio::try_join!(
@@ -156,7 +156,7 @@ async fn load(
     Ok((conversations, accounts))
 }
 
-/// An echo's mid and metadata (see [`echo_keys`]).
+/// An echo's mid and metadata (see [`Facts::echo`]).
 type EchoKeys = Option<(String, Option<String>)>;
 
 /// Indexes each event under its conversation, an echo with its mid and metadata (`echoes` are in the

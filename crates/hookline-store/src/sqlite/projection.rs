@@ -12,8 +12,8 @@ use std::collections::{HashMap, VecDeque};
 use hookline_meta::ParseOptions;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use crate::conversation::reparse::with_event;
-use crate::conversation::sends::{echo_keys, last_outbound_ms, preview};
+use crate::conversation::facts::Facts;
+use crate::conversation::sends::{last_outbound_ms, preview};
 use crate::conversation::summary::{AccountSummary, Summary, counterpart_of};
 use crate::conversation::view::{Account, Conversation};
 use crate::conversation::{ConversationQuery, conversation_id};
@@ -26,6 +26,14 @@ use crate::sqlite::sends as sqlite_sends;
 /// step's own commit and the conversations it loads and saves are shared by many events.
 pub(crate) const STEP_EVENTS: usize = 200;
 
+/// A committed event waiting for the projection, with what it takes from the typed event (`None` for an
+/// event with no typed form, which it leaves out of the summaries).
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub event: StoredEvent,
+    pub facts: Option<Facts>,
+}
+
 /// The id of the last event the projection has applied.
 pub(crate) fn position(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row(
@@ -37,14 +45,14 @@ pub(crate) fn position(conn: &Connection) -> rusqlite::Result<i64> {
 
 /// Applies the next events after the cursor (at most [`STEP_EVENTS`]); returns the new position.
 ///
-/// `recent` holds the latest committed events in id order, as they read back; when they follow on from
-/// the cursor they are used as they are, otherwise the events are read from the file.
-pub(crate) fn step(tx: &Transaction<'_>, recent: &VecDeque<StoredEvent>) -> rusqlite::Result<i64> {
+/// `recent` holds the latest committed events in id order, with their facts; when they follow on from
+/// the cursor they are used as they are, otherwise the events are read from the file and parsed again.
+pub(crate) fn step(tx: &Transaction<'_>, recent: &VecDeque<Pending>) -> rusqlite::Result<i64> {
     let from = position(tx)?;
-    let start = recent.iter().position(|e| e.id > from);
-    let read_back;
-    let events: Vec<&StoredEvent> = match start {
-        Some(i) if recent[i].id == from + 1 => recent.range(i..).take(STEP_EVENTS).collect(),
+    let start = recent.iter().position(|p| p.event.id > from);
+    let read_back: Vec<Pending>;
+    let events: Vec<&Pending> = match start {
+        Some(i) if recent[i].event.id == from + 1 => recent.range(i..).take(STEP_EVENTS).collect(),
         _ => {
             let query = EventQuery {
                 after_id: Some(from),
@@ -52,18 +60,24 @@ pub(crate) fn step(tx: &Transaction<'_>, recent: &VecDeque<StoredEvent>) -> rusq
                 with_raw: true,
                 ..EventQuery::default()
             };
-            read_back = read::events(tx, &query)?;
+            let options = ParseOptions::default();
+            read_back = read::events(tx, &query)?
+                .into_iter()
+                .map(|event| Pending {
+                    facts: Facts::read(&event, &options),
+                    event,
+                })
+                .collect();
             read_back.iter().collect()
         }
     };
-    let Some(last) = events.last().map(|e| e.id) else {
+    let Some(last) = events.last().map(|p| p.event.id) else {
         return Ok(from);
     };
     let mut conversations: HashMap<String, Summary> = HashMap::new();
     let mut accounts: HashMap<(String, String), AccountSummary> = HashMap::new();
-    let options = ParseOptions::default();
-    for event in events {
-        apply(tx, event, &options, &mut conversations, &mut accounts)?;
+    for pending in events {
+        apply(tx, pending, &mut conversations, &mut accounts)?;
     }
     for (key, summary) in &conversations {
         save_conversation(tx, key, summary)?;
@@ -82,49 +96,22 @@ pub(crate) fn step(tx: &Transaction<'_>, recent: &VecDeque<StoredEvent>) -> rusq
     Ok(last)
 }
 
-/// Applies one event to its conversation and its account, parsing its raw JSON once for both.
+/// Applies one event to its conversation and its account.
 fn apply(
     tx: &Transaction<'_>,
-    event: &StoredEvent,
-    options: &ParseOptions,
+    Pending { event, facts }: &Pending,
     conversations: &mut HashMap<String, Summary>,
     accounts: &mut HashMap<(String, String), AccountSummary>,
 ) -> rusqlite::Result<()> {
-    let conversation = match &event.conversation_key {
-        Some(key) => {
-            if !conversations.contains_key(key) {
-                let summary = load_conversation(tx, key)?.unwrap_or_default();
-                conversations.insert(key.clone(), summary);
-            }
-            Some(key)
+    if let Some(key) = &event.conversation_key {
+        if !conversations.contains_key(key) {
+            let summary = load_conversation(tx, key)?.unwrap_or_default();
+            conversations.insert(key.clone(), summary);
         }
-        None => None,
-    };
-    let account = match (&event.object, &event.entry_id) {
-        (Some(object), Some(account)) => {
-            let id = (object.clone(), account.clone());
-            if !accounts.contains_key(&id) {
-                let summary = load_account(tx, &id)?.unwrap_or_default();
-                accounts.insert(id.clone(), summary);
-            }
-            Some(id)
+        if let (Some(summary), Some(facts)) = (conversations.get_mut(key), facts) {
+            summary.merge(event, facts);
         }
-        _ => None,
-    };
-    if conversation.is_none() && account.is_none() {
-        return Ok(());
-    }
-    let echo = with_event(event, options, |e| {
-        if let Some(summary) = account.as_ref().and_then(|id| accounts.get_mut(id)) {
-            summary.absorb(event, e);
-        }
-        let summary = conversations.get_mut(conversation?)?;
-        summary.absorb(event, e);
-        echo_keys(e)
-    })
-    .flatten();
-    if let Some(key) = conversation {
-        let (mid, metadata) = echo.unzip();
+        let (mid, metadata) = facts.as_ref().and_then(|f| f.echo.clone()).unzip();
         tx.prepare_cached(
             "INSERT OR IGNORE INTO conversation_events
                  (conversation_key, event_id, timestamp_ms, kind, mid, metadata)
@@ -138,6 +125,16 @@ fn apply(
             mid,
             metadata.flatten()
         ])?;
+    }
+    if let (Some(object), Some(account)) = (&event.object, &event.entry_id) {
+        let id = (object.clone(), account.clone());
+        if !accounts.contains_key(&id) {
+            let summary = load_account(tx, &id)?.unwrap_or_default();
+            accounts.insert(id.clone(), summary);
+        }
+        if let (Some(summary), Some(facts)) = (accounts.get_mut(&id), facts) {
+            summary.merge(event, facts);
+        }
     }
     Ok(())
 }

@@ -28,7 +28,7 @@ use tokio::sync::{oneshot, watch};
 use crate::error::StoreError;
 use crate::model::{Appended, Content, NewDelivery, NewEvent, Outcome, StoredEvent};
 use crate::sqlite::outbox::{self, Answer, OutboxOp};
-use crate::sqlite::projection;
+use crate::sqlite::projection::{self, Pending};
 use crate::store::{CommitObserver, CommitStats};
 
 /// Events the projection may fall behind by before it runs between group commits.
@@ -81,7 +81,7 @@ pub(crate) struct Writer {
     /// The latest committed events, as the projection would read them back, in id order. A step takes
     /// its events from here when they follow on from its position, which spares reading them back from
     /// the file; after a restart, or once this was cleared, it reads them back until it catches up.
-    recent: VecDeque<StoredEvent>,
+    recent: VecDeque<Pending>,
     /// Ids are assigned here: there is only one writer, and knowing a delivery's id before its events are
     /// written lets the delivery row be written last, with its counts, in one statement.
     next: Ids,
@@ -193,7 +193,7 @@ impl Writer {
                 self.projection_paused_until = Some(Instant::now() + PROJECTION_RETRY);
             }
             Ok(position) => {
-                while self.recent.front().is_some_and(|e| e.id <= position) {
+                while self.recent.front().is_some_and(|p| p.event.id <= position) {
                     self.recent.pop_front();
                 }
                 self.projection_paused_until = None;
@@ -339,7 +339,7 @@ impl Writer {
     }
 
     /// Keeps newly committed events for the projection, or lets it read them back once too many wait.
-    fn remember(&mut self, fresh: Vec<StoredEvent>) {
+    fn remember(&mut self, fresh: Vec<Pending>) {
         if self.recent.len() + fresh.len() > MAX_RECENT {
             self.recent.clear();
             return;
@@ -398,12 +398,12 @@ const INSERT_DELIVERY: &str = "
                             outcome, error, event_count, new_event_count, body)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
-/// Inserts a delivery and its events; with `fresh`, adds the new events to it as they will read back.
+/// Inserts a delivery and its events; with `fresh`, adds the new events to it as the projection takes them.
 fn insert_delivery(
     tx: &Transaction<'_>,
     ids: &mut Ids,
     delivery: &NewDelivery,
-    mut fresh: Option<&mut Vec<StoredEvent>>,
+    mut fresh: Option<&mut Vec<Pending>>,
 ) -> rusqlite::Result<Appended> {
     let delivery_id = ids.delivery;
     let (outcome, error, events) = match &delivery.content {
@@ -415,7 +415,10 @@ fn insert_delivery(
         if insert_event(tx, ids, delivery_id, delivery.received_at_ms, event)? {
             new_events += 1;
             if let Some(fresh) = fresh.as_deref_mut() {
-                fresh.push(stored(ids.event - 1, delivery_id, delivery, event));
+                fresh.push(Pending {
+                    event: stored(ids.event - 1, delivery_id, delivery, event),
+                    facts: event.facts.clone(),
+                });
             }
         }
     }
@@ -650,7 +653,7 @@ mod tests {
         writer.write(first.iter(), &[]).unwrap();
         writer.recent.clear();
         writer.write(rest.iter(), &[]).unwrap();
-        let gap_end = writer.recent.front().unwrap().id - 1;
+        let gap_end = writer.recent.front().unwrap().event.id - 1;
         assert!(gap_end > 0);
         catch_up(&mut writer);
         assert_eq!(*writer.projected.borrow(), *writer.committed.borrow());
