@@ -255,6 +255,11 @@ fn write_canonical(raw: &str, depth: usize, out: &mut Vec<u8>) {
             wire::write_wire_literal(raw, out);
             return;
         }
+        // A number or literal from a parsed value has no whitespace around it: it is its own wire form.
+        Some(b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
+            out.extend_from_slice(raw.as_bytes());
+            return;
+        }
         _ => None,
     };
     let Some(members) = members else {
@@ -264,18 +269,15 @@ fn write_canonical(raw: &str, depth: usize, out: &mut Vec<u8>) {
         );
         return;
     };
-    let mut members: Vec<(Vec<u16>, &str)> = members
-        .into_iter()
-        .map(|(name, value)| (name.encode_utf16().collect(), value))
-        .collect();
-    members.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut members = members;
+    members.sort_by(|a, b| a.0.as_str().encode_utf16().cmp(b.0.as_str().encode_utf16()));
     out.push(b'{');
     for (i, (name, value)) in members.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         wire::write_wire_literal(
-            &serde_json::to_string(&String::from_utf16_lossy(name)).unwrap_or_default(),
+            &serde_json::to_string(name.as_str()).unwrap_or_default(),
             out,
         );
         out.push(b':');

@@ -38,6 +38,16 @@ pub(crate) fn write_wire_literal(literal: &str, out: &mut Vec<u8>) {
     let inner = literal
         .get(1..literal.len().saturating_sub(1))
         .unwrap_or_default();
+    // Most strings are printable ASCII with nothing to escape: their wire form is the literal itself.
+    if inner
+        .bytes()
+        .all(|b| matches!(b, 0x20..=0x7f) && !matches!(b, b'"' | b'\\' | b'/'))
+    {
+        out.push(b'"');
+        out.extend_from_slice(inner.as_bytes());
+        out.push(b'"');
+        return;
+    }
     write_wire_units(&string_units(inner), out);
 }
 
