@@ -31,11 +31,13 @@ use sha2::{Digest, Sha256};
 /// The opaque, stable id of a conversation in the API: `c_` and 32 hex digits of a SHA-256 of its key,
 /// so ids are the same in every store that saw the conversation and carry no `:` to escape in a URL.
 pub fn conversation_id(key: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(key.as_bytes());
     let mut id = String::with_capacity(34);
     id.push_str("c_");
     for byte in &digest[..16] {
-        id.push_str(&format!("{byte:02x}"));
+        id.push(char::from(HEX[usize::from(byte >> 4)]));
+        id.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
     id
 }
@@ -60,6 +62,8 @@ mod tests {
     fn conversation_ids_are_stable_and_url_safe() {
         let id = conversation_id("page:104938475610293:7392015648120394");
         assert_eq!(id.len(), 34);
+        // The first 16 bytes of the key's SHA-256 in lowercase hex (computed with Python's hashlib).
+        assert_eq!(id, "c_185edf016e08d4467d5c76d1d4723c27");
         assert!(id.starts_with("c_"));
         assert!(id[2..].bytes().all(|b| b.is_ascii_hexdigit()));
         assert_eq!(id, conversation_id("page:104938475610293:7392015648120394"));
