@@ -18,28 +18,6 @@ mod meta;
 
 const GROUP: usize = 64;
 
-/// The fixture with every mid made unique for `n` and every time shifted by `n`.
-fn unique(value: &Value, n: u64) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let v = match (k.as_str(), v) {
-                        ("mid", Value::String(s)) => Value::String(format!("{s}.{n}")),
-                        ("time" | "timestamp", Value::Number(t)) => {
-                            Value::from(t.as_u64().unwrap_or(0) + n)
-                        }
-                        _ => unique(v, n),
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(|v| unique(v, n)).collect()),
-        other => other.clone(),
-    }
-}
-
 fn append(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let options = SqliteOptions {
@@ -68,7 +46,7 @@ fn append(c: &mut Criterion) {
                     .map(|_| {
                         n += 1;
                         let fixture = &fixtures[n as usize % fixtures.len()];
-                        meta::delivery(serde_json::to_vec(&unique(fixture, n)).unwrap())
+                        meta::delivery(serde_json::to_vec(&meta::unique(fixture, n)).unwrap())
                     })
                     .collect::<Vec<_>>()
             },

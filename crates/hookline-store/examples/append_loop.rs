@@ -15,28 +15,6 @@ mod meta;
 
 const GROUP: usize = 32;
 
-/// The fixture with every mid made unique for `n` and every time shifted by `n`.
-fn unique(value: &Value, n: u64) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let v = match (k.as_str(), v) {
-                        ("mid", Value::String(s)) => Value::String(format!("{s}.{n}")),
-                        ("time" | "timestamp", Value::Number(t)) => {
-                            Value::from(t.as_u64().unwrap_or(0) + n)
-                        }
-                        _ => unique(v, n),
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(|v| unique(v, n)).collect()),
-        other => other.clone(),
-    }
-}
-
 fn written() -> u64 {
     std::fs::read_to_string("/proc/self/io")
         .ok()
@@ -76,7 +54,7 @@ fn main() {
             // Every tenth delivery repeats an earlier one, as Meta redelivers (and about as often as
             // `../shared/bench`'s bodies repeat an event).
             let n = if n % 10 == 9 { n - 5 } else { n };
-            let body = unique(&fixtures[n % fixtures.len()], n as u64);
+            let body = meta::unique(&fixtures[n % fixtures.len()], n as u64);
             meta::delivery(serde_json::to_vec(&body).unwrap())
         })
         .collect();

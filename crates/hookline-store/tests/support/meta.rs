@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 use hookline_store::{Content, NewDelivery, NewEvent};
+use serde_json::Value;
 
 /// The Meta fixtures of `hookline-meta`: one body per event kind and attachment type, in name order.
 pub fn fixtures() -> Vec<Vec<u8>> {
@@ -43,5 +44,27 @@ pub fn delivery(body: Vec<u8>) -> NewDelivery {
         user_agent: Some("facebookexternalua".into()),
         body,
         content,
+    }
+}
+
+/// The fixture with every mid made unique for `n` and every time shifted by `n`.
+pub fn unique(value: &Value, n: u64) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = match (k.as_str(), v) {
+                        ("mid", Value::String(s)) => Value::String(format!("{s}.{n}")),
+                        ("time" | "timestamp", Value::Number(t)) => {
+                            Value::from(t.as_u64().unwrap_or(0) + n)
+                        }
+                        _ => unique(v, n),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| unique(v, n)).collect()),
+        other => other.clone(),
     }
 }
