@@ -143,11 +143,22 @@ impl Writer {
             for reply in probes {
                 let _ = reply.send(self.probe());
             }
-            let lag = self.projection_lag();
-            if lag > MAX_LAG || (lag > 0 && self.projected_at.elapsed() >= MAX_DELAY) {
+            if self.projection_due_between_groups() {
                 self.project_step();
             }
         }
+    }
+
+    /// Whether the projection takes a step before the next group: when it has fallen too far or too long
+    /// behind, and the last commit went through. While another process holds the write lock, a step would
+    /// wait out the busy timeout and fail, and deliveries queued meanwhile would wait through it before
+    /// their own commit could even try; they are answered first, 503 if the store is still locked.
+    fn projection_due_between_groups(&self) -> bool {
+        if !self.healthy.load(Ordering::Relaxed) {
+            return false;
+        }
+        let lag = self.projection_lag();
+        lag > MAX_LAG || (lag > 0 && self.projected_at.elapsed() >= MAX_DELAY)
     }
 
     /// The next job, catching the projection up while none arrives.
@@ -263,6 +274,8 @@ impl Writer {
                     self.observe(group.len(), &[], started, false);
                 }
                 tracing::error!(error = %err, deliveries = group.len(), outbox = outbox.len(), "group commit failed");
+                // A step would most likely fail the same way; an idle writer tries again after a pause.
+                self.projection_paused_until = Some(Instant::now() + PROJECTION_RETRY);
                 let message = unavailable(err).to_string();
                 let failed = || StoreError::Unavailable {
                     message: message.clone(),
@@ -642,6 +655,60 @@ mod tests {
         let expected = projected(&read_back);
         assert!(expected.len() > 50);
         assert_eq!(projected(&from_memory), expected);
+    }
+
+    #[test]
+    fn while_another_process_holds_the_write_lock_queued_deliveries_are_answered_before_any_projection_step()
+     {
+        let deliveries = deliveries();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locked.db");
+        let options = SqliteOptions {
+            busy_timeout: Duration::from_millis(50),
+            ..SqliteOptions::default()
+        };
+        let mut writer = Writer::new(open_writer(&path, &options).unwrap(), 64).unwrap();
+        writer.project = true;
+        writer.write(deliveries[..10].iter(), &[]).unwrap();
+        writer.projected_at = Instant::now() - MAX_DELAY;
+        assert!(
+            writer.projection_due_between_groups(),
+            "behind long enough to step"
+        );
+
+        let mut other = Connection::open(&path).unwrap();
+        let lock = other
+            .transaction_with_behavior(TransactionBehavior::Exclusive)
+            .unwrap();
+        let (reply, answer) = oneshot::channel();
+        writer.commit_group(&mut vec![(deliveries[10].clone(), reply)], &mut Vec::new());
+        let refused = answer.blocking_recv().unwrap();
+        assert!(
+            matches!(&refused, Err(StoreError::Unavailable { message }) if message.contains("lock")),
+            "{refused:?}"
+        );
+        assert!(!writer.healthy.load(Ordering::Relaxed));
+        assert!(
+            !writer.projection_due_between_groups(),
+            "the next group goes first"
+        );
+        assert_eq!(writer.projection_lag(), 0, "idle steps pause too");
+        writer.projection_paused_until = None;
+        assert!(
+            !writer.projection_due_between_groups(),
+            "until a commit goes through, only an idle writer steps"
+        );
+
+        lock.rollback().unwrap();
+        let (reply, answer) = oneshot::channel();
+        writer.commit_group(&mut vec![(deliveries[10].clone(), reply)], &mut Vec::new());
+        assert!(answer.blocking_recv().unwrap().is_ok());
+        assert!(
+            writer.projection_due_between_groups(),
+            "back to stepping between groups"
+        );
+        catch_up(&mut writer);
+        assert_eq!(*writer.projected.borrow(), *writer.committed.borrow());
     }
 
     #[test]
