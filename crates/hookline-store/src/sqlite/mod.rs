@@ -239,6 +239,13 @@ fn open_writer(path: &Path, options: &SqliteOptions) -> Result<Connection, Store
 }
 
 fn connect_writer(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connection> {
+    // Before SQLite's first use in the process: without it, a B-tree page split makes the next commit
+    // scan the whole page cache (see hookline-pcache), which grows with `cache_mb`.
+    if hookline_pcache::install() == hookline_pcache::Installed::TooLate {
+        tracing::debug!(
+            "SQLite was in use before the store opened; its default page cache stays (commits scan it after page splits)"
+        );
+    }
     let conn = Connection::open(path)?;
     conn.busy_timeout(options.busy_timeout)?;
     // WAL: readers and the writer do not block each other, and a commit is one sequential append.
