@@ -5,7 +5,6 @@
 use std::ffi::{c_int, c_uint, c_void};
 use std::mem::MaybeUninit;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::ffi;
 
@@ -15,12 +14,12 @@ use crate::Installed;
 /// `balance_nonroot` borrows to swap two pages.
 const PENDING_BYTE: c_uint = 0x4000_0000;
 
-/// Swaps whose temporary key was kept out of `pcache1`.
-static SWAPS: AtomicU64 = AtomicU64::new(0);
-
-/// The largest key handed to `pcache1` by [`fetch`] or [`rekey`], for the tests.
+/// For the tests: swaps whose temporary key was kept out of `pcache1`, and the largest key handed to
+/// `pcache1` by [`fetch`] or [`rekey`].
 #[cfg(test)]
-pub(crate) static LARGEST_KEY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+static SWAPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+#[cfg(test)]
+static LARGEST_KEY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// SQLite's default page cache methods, read before the wrapper replaced them.
 struct Default(ffi::sqlite3_pcache_methods2);
@@ -32,9 +31,10 @@ unsafe impl Sync for Default {}
 
 static DEFAULT: OnceLock<Default> = OnceLock::new();
 
-/// One cache: `pcache1`'s, and the key its pages are swapped through.
+/// One cache: `pcache1`'s, the methods that serve it, and the key its pages are swapped through.
 struct Cache {
     inner: *mut ffi::sqlite3_pcache,
+    methods: &'static ffi::sqlite3_pcache_methods2,
     temp_key: c_uint,
 }
 
@@ -88,11 +88,6 @@ pub fn install() -> Installed {
     })
 }
 
-/// How many page swaps went through the wrapper's key since the process started.
-pub fn swaps() -> u64 {
-    SWAPS.load(Ordering::Relaxed)
-}
-
 fn default() -> &'static ffi::sqlite3_pcache_methods2 {
     // Installed before SQLite could call any method below.
     &DEFAULT
@@ -136,7 +131,8 @@ unsafe extern "C" fn create(
     extra: c_int,
     purgeable: c_int,
 ) -> *mut ffi::sqlite3_pcache {
-    let Some(xcreate) = default().xCreate else {
+    let methods = default();
+    let Some(xcreate) = methods.xCreate else {
         return std::ptr::null_mut();
     };
     // SAFETY: forwarded as given.
@@ -149,14 +145,19 @@ unsafe extern "C" fn create(
         // Not a page size SQLite uses; 0 maps to itself, so nothing is remapped.
         _ => 0,
     };
-    Box::into_raw(Box::new(Cache { inner, temp_key })).cast()
+    Box::into_raw(Box::new(Cache {
+        inner,
+        methods,
+        temp_key,
+    }))
+    .cast()
 }
 
 unsafe extern "C" fn cache_size(p: *mut ffi::sqlite3_pcache, pages: c_int) {
     // SAFETY: see the note above `init`.
     unsafe {
         let c = cache(p);
-        if let Some(f) = default().xCachesize {
+        if let Some(f) = c.methods.xCachesize {
             f(c.inner, pages)
         }
     }
@@ -166,7 +167,7 @@ unsafe extern "C" fn page_count(p: *mut ffi::sqlite3_pcache) -> c_int {
     // SAFETY: see the note above `init`.
     unsafe {
         let c = cache(p);
-        default().xPagecount.map_or(0, |f| f(c.inner))
+        c.methods.xPagecount.map_or(0, |f| f(c.inner))
     }
 }
 
@@ -180,8 +181,8 @@ unsafe extern "C" fn fetch(
         let c = cache(p);
         let key = c.map(key);
         #[cfg(test)]
-        LARGEST_KEY.fetch_max(key, Ordering::Relaxed);
-        match default().xFetch {
+        LARGEST_KEY.fetch_max(key, std::sync::atomic::Ordering::Relaxed);
+        match c.methods.xFetch {
             Some(f) => f(c.inner, key, create),
             None => std::ptr::null_mut(),
         }
@@ -196,7 +197,7 @@ unsafe extern "C" fn unpin(
     // SAFETY: see the note above `init`.
     unsafe {
         let c = cache(p);
-        if let Some(f) = default().xUnpin {
+        if let Some(f) = c.methods.xUnpin {
             f(c.inner, page, discard)
         }
     }
@@ -212,13 +213,14 @@ unsafe extern "C" fn rekey(
     // pcache1 was given went through the same map.
     unsafe {
         let c = cache(p);
-        if new == c.temp_key && c.temp_key != 0 {
-            SWAPS.fetch_add(1, Ordering::Relaxed);
+        #[cfg(test)]
+        if new == c.temp_key {
+            SWAPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         let (old, new) = (c.map(old), c.map(new));
         #[cfg(test)]
-        LARGEST_KEY.fetch_max(new, Ordering::Relaxed);
-        if let Some(f) = default().xRekey {
+        LARGEST_KEY.fetch_max(new, std::sync::atomic::Ordering::Relaxed);
+        if let Some(f) = c.methods.xRekey {
             f(c.inner, page, old, new)
         }
     }
@@ -229,7 +231,7 @@ unsafe extern "C" fn truncate(p: *mut ffi::sqlite3_pcache, limit: c_uint) {
     // balance_nonroot call, never across a truncation, so `limit` needs no mapping.
     unsafe {
         let c = cache(p);
-        if let Some(f) = default().xTruncate {
+        if let Some(f) = c.methods.xTruncate {
             f(c.inner, limit)
         }
     }
@@ -239,7 +241,7 @@ unsafe extern "C" fn destroy(p: *mut ffi::sqlite3_pcache) {
     // SAFETY: see the note above `init`; SQLite calls xDestroy once per cache, last.
     unsafe {
         let c = Box::from_raw(p.cast::<Cache>());
-        if let Some(f) = default().xDestroy {
+        if let Some(f) = c.methods.xDestroy {
             f(c.inner)
         }
     }
@@ -249,7 +251,7 @@ unsafe extern "C" fn shrink(p: *mut ffi::sqlite3_pcache) {
     // SAFETY: see the note above `init`.
     unsafe {
         let c = cache(p);
-        if let Some(f) = default().xShrink {
+        if let Some(f) = c.methods.xShrink {
             f(c.inner)
         }
     }
@@ -259,6 +261,11 @@ unsafe extern "C" fn shrink(p: *mut ffi::sqlite3_pcache) {
 mod tests {
     use super::*;
     use rusqlite::Connection;
+    use std::sync::atomic::Ordering;
+
+    fn swaps() -> u64 {
+        SWAPS.load(Ordering::Relaxed)
+    }
 
     /// Random-keyed inserts into an index, as the dedup index gets: pages split in most transactions, and
     /// SQLite swaps new siblings into page-number order.

@@ -10,7 +10,7 @@
 
 mod cache;
 
-pub use cache::{install, swaps};
+pub use cache::install;
 
 /// What [`install`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
