@@ -2,7 +2,8 @@
 //! disk (the WAL is fsynced) before any delivery in it is acknowledged.
 //!
 //! - [`schema`]: tables, indexes and migrations.
-//! - [`writer`]: the single writer thread and its group commit.
+//! - [`writer`]: the single writer thread and its group commit; [`dedup`]: how it finds an event's
+//!   earlier copy (keys in memory, merged into a table in key order).
 //! - [`checkpoint`]: WAL checkpoints on their own thread, off the commit path.
 //! - [`read`]: queries on separate read-only connections.
 //! - [`projection`]: the conversation projection's steps (run by the writer) and its reads.
@@ -13,6 +14,7 @@
 //!   connections).
 
 mod checkpoint;
+mod dedup;
 mod lease;
 mod outbox;
 mod presence;

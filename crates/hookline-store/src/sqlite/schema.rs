@@ -3,8 +3,9 @@
 //! Design for a fast append path and the queries later readers need:
 //! - `deliveries` keeps every POST whole (raw body, the headers that matter, outcome). Its `id` grows with
 //!   commit order, so "by time" and "after a cursor" are range scans of the primary key.
-//! - `events` holds each distinct event once. `dedup_key` is its only index besides the primary key: every
-//!   insert must probe it anyway to detect a redelivery. Secondary indexes were measured on the
+//! - `events` holds each distinct event once. It has no index besides the primary key: its dedup keys
+//!   are found through `dedup_keys` and the writer's memory (`dedup.rs`), which spares the append path a
+//!   random index page per event. Secondary indexes were measured on the
 //!   acknowledgement path (`../shared/bench`, 64 connections): `(kind, id)` alone cost 13 µs of server CPU
 //!   per delivery and `(kind, id)` plus `(conversation_key, timestamp_ms)` 20 µs (of 70), because each
 //!   dirties pages in other places of the file in every group commit. Events are therefore read in
@@ -20,7 +21,7 @@ use rusqlite::Connection;
 use crate::StoreError;
 
 /// Migrations in order; the database's `user_version` is the number already applied.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE deliveries (
     id              INTEGER PRIMARY KEY,
@@ -171,6 +172,21 @@ CREATE UNIQUE INDEX sends_message_id ON sends (message_id);
 -- Echoes projected before this migration have neither: they came before any send, so none is theirs.
 ALTER TABLE conversation_events ADD COLUMN mid TEXT;
 ALTER TABLE conversation_events ADD COLUMN metadata TEXT;
+"#,
+    r#"
+-- Dedup keys move out of a unique index on `events` (sqlite::dedup): the keys of events up to
+-- `merged_through` are here; the writer keeps the later ones in memory and merges them in key order.
+CREATE TABLE dedup_keys (
+    key      TEXT PRIMARY KEY,
+    event_id INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO dedup_keys (key, event_id) SELECT dedup_key, id FROM events ORDER BY dedup_key;
+DROP INDEX events_dedup_key;
+CREATE TABLE dedup_state (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    merged_through INTEGER NOT NULL
+);
+INSERT INTO dedup_state (id, merged_through) SELECT 1, coalesce(max(id), 0) FROM events;
 "#,
 ];
 

@@ -27,6 +27,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::error::StoreError;
 use crate::model::{Appended, Content, NewDelivery, NewEvent, Outcome, StoredEvent};
+use crate::sqlite::dedup::Dedup;
 use crate::sqlite::outbox::{self, Answer, OutboxOp};
 use crate::sqlite::projection::{self, Pending};
 use crate::store::{CommitObserver, CommitStats};
@@ -85,10 +86,15 @@ pub(crate) struct Writer {
     /// Ids are assigned here: there is only one writer, and knowing a delivery's id before its events are
     /// written lets the delivery row be written last, with its counts, in one statement.
     next: Ids,
+    /// The stored events' dedup keys: recent ones in memory, older ones in `dedup_keys`.
+    dedup: Dedup,
+    /// After a failed merge of dedup keys, when to try again.
+    merge_paused_until: Option<Instant>,
 }
 
 impl Writer {
     pub(crate) fn new(conn: Connection, max_batch: usize) -> rusqlite::Result<Self> {
+        let dedup = Dedup::load(&conn)?;
         let mut writer = Writer {
             conn,
             max_batch: max_batch.max(1),
@@ -105,6 +111,8 @@ impl Writer {
                 delivery: 0,
                 event: 0,
             },
+            dedup,
+            merge_paused_until: None,
         };
         let next = |table: &str| -> rusqlite::Result<i64> {
             writer.conn.query_row(
@@ -143,8 +151,30 @@ impl Writer {
             for reply in probes {
                 let _ = reply.send(self.probe());
             }
+            if self.merge_due() && self.healthy.load(Ordering::Relaxed) {
+                self.merge_step();
+            }
             if self.projection_due_between_groups() {
                 self.project_step();
+            }
+        }
+    }
+
+    /// Whether dedup keys are due to be merged (see `dedup.rs`), unless paused after a failure.
+    fn merge_due(&self) -> bool {
+        let paused = self
+            .merge_paused_until
+            .is_some_and(|until| Instant::now() < until);
+        !paused && self.dedup.merge_due()
+    }
+
+    /// Merges the next chunk of dedup keys into `dedup_keys`, in a transaction of its own.
+    fn merge_step(&mut self) {
+        match self.dedup.merge_step(&mut self.conn) {
+            Ok(()) => self.merge_paused_until = None,
+            Err(err) => {
+                tracing::error!(error = %err, waiting = self.dedup.waiting(), "merging dedup keys failed; retrying in 1 s");
+                self.merge_paused_until = Some(Instant::now() + PROJECTION_RETRY);
             }
         }
     }
@@ -161,15 +191,17 @@ impl Writer {
         lag > MAX_LAG || (lag > 0 && self.projected_at.elapsed() >= MAX_DELAY)
     }
 
-    /// The next job, catching the projection up while none arrives.
+    /// The next job, merging dedup keys and catching the projection up while none arrives.
     fn next_job(&mut self, jobs: &Receiver<Job>) -> Option<Job> {
         loop {
-            if self.projection_lag() == 0 {
+            let merge = self.merge_due();
+            if !merge && self.projection_lag() == 0 {
                 return jobs.recv().ok();
             }
             match jobs.recv_timeout(PROJECTION_IDLE) {
                 Ok(job) => return Some(job),
                 Err(RecvTimeoutError::Disconnected) => return None,
+                Err(RecvTimeoutError::Timeout) if merge => self.merge_step(),
                 Err(RecvTimeoutError::Timeout) => self.project_step(),
             }
         }
@@ -303,7 +335,7 @@ impl Writer {
     }
 
     /// Writes deliveries in one transaction. The next ids advance only once it is committed, so a failed
-    /// transaction leaves nothing behind.
+    /// transaction leaves nothing behind, in the file or in memory.
     ///
     /// Each outbox change runs in a savepoint of its own after the deliveries, so one that fails or is
     /// refused (and answers its error) leaves the deliveries and the other changes to commit.
@@ -313,12 +345,31 @@ impl Writer {
         deliveries: impl Iterator<Item = &'d NewDelivery>,
         ops: &[&OutboxOp],
     ) -> rusqlite::Result<(Vec<Appended>, Vec<Result<Answer, StoreError>>)> {
+        let written = self.try_write(deliveries, ops);
+        if written.is_err() {
+            self.dedup.forget_from(self.next.event);
+        }
+        written
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn try_write<'d>(
+        &mut self,
+        deliveries: impl Iterator<Item = &'d NewDelivery>,
+        ops: &[&OutboxOp],
+    ) -> rusqlite::Result<(Vec<Appended>, Vec<Result<Answer, StoreError>>)> {
         let mut tx = Transaction::new(&mut self.conn, TransactionBehavior::Immediate)?;
         let mut ids = self.next;
         let mut appended = Vec::new();
         let mut fresh = self.project.then(Vec::new);
         for delivery in deliveries {
-            appended.push(insert_delivery(&tx, &mut ids, delivery, fresh.as_mut())?);
+            appended.push(insert_delivery(
+                &tx,
+                &mut ids,
+                &mut self.dedup,
+                delivery,
+                fresh.as_mut(),
+            )?);
         }
         let now = now_ms();
         let mut applied = Vec::with_capacity(ops.len());
@@ -394,15 +445,11 @@ struct Ids {
 
 // No `RETURNING` in these statements: SQLite runs one through a temporary table it opens and closes on
 // every execution, a page cache included, and as a trigger, which makes it keep a statement journal of
-// every page it changes. A redelivery is told by the insert changing no row, then found by its key (on
-// the index page the insert has just read) and counted by its id.
+// every page it changes. A redelivery is found by its key first (`dedup.rs`), then counted by its id.
 const INSERT_EVENT: &str = "
     INSERT INTO events (id, dedup_key, delivery_id, received_at_ms, object, entry_id, channel, kind, field,
                         sender, user_ref, recipient, timestamp_ms, mid, conversation_key, raw_start, raw_len, raw)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
-    ON CONFLICT (dedup_key) DO NOTHING";
-
-const FIND_DUPLICATE: &str = "SELECT id FROM events WHERE dedup_key = ?1";
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 
 const COUNT_DUPLICATE: &str = "UPDATE events SET duplicates = duplicates + 1 WHERE id = ?1";
 
@@ -415,6 +462,7 @@ const INSERT_DELIVERY: &str = "
 fn insert_delivery(
     tx: &Transaction<'_>,
     ids: &mut Ids,
+    dedup: &mut Dedup,
     delivery: &NewDelivery,
     mut fresh: Option<&mut Vec<Pending>>,
 ) -> rusqlite::Result<Appended> {
@@ -425,7 +473,7 @@ fn insert_delivery(
     };
     let mut new_events = 0;
     for event in events {
-        if insert_event(tx, ids, delivery_id, delivery.received_at_ms, event)? {
+        if insert_event(tx, ids, dedup, delivery_id, delivery.received_at_ms, event)? {
             new_events += 1;
             if let Some(fresh) = fresh.as_deref_mut() {
                 fresh.push(Pending {
@@ -462,11 +510,20 @@ fn insert_delivery(
 fn insert_event(
     tx: &Transaction<'_>,
     ids: &mut Ids,
+    dedup: &mut Dedup,
     delivery_id: i64,
     received_at_ms: i64,
     event: &NewEvent,
 ) -> rusqlite::Result<bool> {
-    let inserted = tx.prepare_cached(INSERT_EVENT)?.execute(params![
+    if let Some(id) = dedup.find(tx, &event.dedup_key)? {
+        tx.prepare_cached(COUNT_DUPLICATE)?.execute([id])?;
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO redeliveries (event_id, delivery_id) VALUES (?1, ?2)",
+        )?
+        .execute(params![id, delivery_id])?;
+        return Ok(false);
+    }
+    tx.prepare_cached(INSERT_EVENT)?.execute(params![
         ids.event,
         event.dedup_key,
         delivery_id,
@@ -486,19 +543,9 @@ fn insert_event(
         event.raw_span.map(|s| s.len as i64),
         event.raw,
     ])?;
-    if inserted == 1 {
-        ids.event += 1;
-        return Ok(true);
-    }
-    let id: i64 = tx
-        .prepare_cached(FIND_DUPLICATE)?
-        .query_row([&event.dedup_key], |row| row.get(0))?;
-    tx.prepare_cached(COUNT_DUPLICATE)?.execute([id])?;
-    tx.prepare_cached(
-        "INSERT OR IGNORE INTO redeliveries (event_id, delivery_id) VALUES (?1, ?2)",
-    )?
-    .execute(params![id, delivery_id])?;
-    Ok(false)
+    dedup.add(&event.dedup_key, ids.event);
+    ids.event += 1;
+    Ok(true)
 }
 
 /// A new event as `read::events` reads it back with its raw JSON, before any redelivery of it.
@@ -709,6 +756,93 @@ mod tests {
         );
         catch_up(&mut writer);
         assert_eq!(*writer.projected.borrow(), *writer.committed.borrow());
+    }
+
+    /// Every delivery's appended counts, as its reply would carry them.
+    fn counts(appended: &[Appended]) -> Vec<(usize, usize)> {
+        appended.iter().map(|a| (a.events, a.new_events)).collect()
+    }
+
+    #[test]
+    fn redeliveries_are_told_apart_before_during_and_after_merges_and_across_a_restart() {
+        let deliveries = deliveries();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dedup.db");
+        let small = |writer: &mut Writer| {
+            writer.dedup.merge_at = 16;
+            writer.dedup.chunk = 5;
+        };
+        let mut writer = writer(&path);
+        small(&mut writer);
+        let mut first = Vec::new();
+        let mut merges = 0;
+        for group in deliveries.chunks(3) {
+            first.extend(writer.write(group.iter(), &[]).unwrap().0);
+            // A group, then one merge step if due, as the writer's loop runs them.
+            if writer.merge_due() {
+                writer.merge_step();
+                merges += 1;
+            }
+        }
+        assert!(merges > 10, "merged in many steps: {merges}");
+        let events = first.iter().map(|a| a.new_events).sum::<usize>() as i64;
+        assert_eq!(*writer.committed.borrow(), events);
+        let in_table: i64 = writer
+            .conn
+            .query_row("SELECT count(*) FROM dedup_keys", [], |r| r.get(0))
+            .unwrap();
+        assert!(in_table > 0 && in_table < events, "{in_table} of {events}");
+
+        // Every delivery again: each of its events is found, whether merged, in memory or half-merged.
+        let again = writer.write(deliveries.iter(), &[]).unwrap().0;
+        let expected: Vec<_> = first.iter().map(|a| (a.events, 0)).collect();
+        assert_eq!(counts(&again), expected);
+        drop(writer);
+
+        let mut writer = self::writer(&path);
+        small(&mut writer);
+        while writer.merge_due() {
+            writer.merge_step();
+        }
+        let after_restart = writer.write(deliveries.iter(), &[]).unwrap().0;
+        assert_eq!(counts(&after_restart), expected);
+        let (stored, duplicates): (i64, i64) = writer
+            .conn
+            .query_row("SELECT count(*), sum(duplicates) FROM events", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(stored, events);
+        assert_eq!(duplicates, 2 * events, "each event repeated twice");
+    }
+
+    #[test]
+    fn keys_of_a_failed_transaction_are_not_taken_for_stored_events() {
+        let deliveries = deliveries();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("failed.db");
+        let mut writer = writer(&path);
+        writer.write(deliveries[..5].iter(), &[]).unwrap();
+        // Another process takes the id of the third event the next transaction inserts, so that
+        // transaction fails after its first two events were added.
+        let taken = *writer.committed.borrow() + 3;
+        let other = Connection::open(&path).unwrap();
+        let take = |sql: &str| other.execute(sql, [taken]).unwrap();
+        take(
+            "INSERT INTO events (id, dedup_key, delivery_id, received_at_ms, channel, kind)
+             VALUES (?1, 'v1:other', 0, 0, 'messaging', 'message')",
+        );
+        let failed = writer.write(deliveries[5..10].iter(), &[]);
+        assert!(is_data_error(&failed.err().unwrap()));
+        take("DELETE FROM events WHERE id = ?1");
+
+        let retried = writer.write(deliveries[5..10].iter(), &[]).unwrap().0;
+        assert!(retried.iter().map(|a| a.events).sum::<usize>() >= 3);
+        assert!(
+            retried.iter().all(|a| a.new_events == a.events),
+            "nothing of the failed transaction was stored, so every event is new: {:?}",
+            counts(&retried)
+        );
     }
 
     #[test]
