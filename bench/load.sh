@@ -20,11 +20,15 @@ secret="bench-secret"
 bin="${HOOKLINE_BIN:-$root/target/release/hookline}"
 # STORE_QUERY: options appended to the store URL (e.g. '?cache_mb=2'), to compare settings in one run.
 store_query="${STORE_QUERY:-}"
+# BODIES_COUNT: unique bodies to make (once, then reused). A run that sends more wraps around and re-sends
+# bodies, which hookline stores as redeliveries, a cheaper path: keep it above SECONDS x the rate (wrk's
+# LuaJIT cannot load much more than a million).
+count="${BODIES_COUNT:-600000}"
 mkdir -p "$work"
-bodies="$work/bodies.dat"
-[[ -s "$bodies" ]] || python3 "$harness/gen_bodies.py" -n 300000 -s "$secret" -o "$bodies"
+bodies="$work/bodies-$count.dat"
+[[ -s "$bodies" ]] || python3 "$harness/gen_bodies.py" -n "$count" -s "$secret" -o "$bodies"
 
-summary() { grep -oE '(rps|p50_ms|p99_ms|non2xx)=[0-9.]*' | tr '\n' ' '; }
+summary() { grep -oE '(rps|p50_ms|p99_ms|non2xx|wraps)=[0-9.]*' | tr '\n' ' '; }
 
 # `hookline load URL` with the same columns as the wrk harness's RESULT line.
 hookline_load() {

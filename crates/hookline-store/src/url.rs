@@ -8,6 +8,7 @@
 //! | `busy_timeout_ms` | 2000 | how long a commit waits for a lock held by another process before failing (the delivery is answered 503 and Meta retries); keep it well under Meta's 5 s deadline |
 //! | `max_size_mb` | none | a size cap: once the file would grow past it, commits fail (503) instead of filling the disk |
 //! | `cache_mb` | 32 | the writer's page cache: enough to keep the inner pages of the indexes in memory as the file grows to tens of GB, so an insert reads at most its leaf page from the file |
+//! | `dedup_memory_keys` | 32768 | dedup keys of the latest events held in memory before they are merged into the file in key order (about 100 bytes each): more keys, fewer pages written per event merged |
 //!
 //! `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (or `postgresql://`) stores into PostgreSQL over plain
 //! TCP. Its options are libpq's connection parameters that tokio-postgres understands (`sslmode`,
@@ -64,6 +65,9 @@ const CONNECTION_OPTIONS: &[&str] = &[
 /// The SQLite writer's page cache, MiB, unless the URL says otherwise.
 pub const DEFAULT_CACHE_MB: u64 = 32;
 
+/// Dedup keys the SQLite writer holds in memory before merging them, unless the URL says otherwise.
+pub const DEFAULT_DEDUP_MEMORY_KEYS: usize = crate::sqlite::DEFAULT_DEDUP_MEMORY_KEYS;
+
 /// A parsed database URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreUrl {
@@ -72,6 +76,7 @@ pub enum StoreUrl {
         busy_timeout: Duration,
         max_size_mb: Option<u64>,
         cache_mb: u64,
+        dedup_memory_keys: usize,
     },
     /// Boxed: the driver's settings are several times the size of the SQLite variant.
     Postgres(Box<PostgresUrl>),
@@ -111,6 +116,7 @@ impl StoreUrl {
         let mut busy_timeout = Duration::from_millis(2000);
         let mut max_size_mb = None;
         let mut cache_mb = DEFAULT_CACHE_MB;
+        let mut dedup_memory_keys = DEFAULT_DEDUP_MEMORY_KEYS;
         for (key, value) in form_pairs(query) {
             let number = value
                 .parse::<u64>()
@@ -119,9 +125,17 @@ impl StoreUrl {
                 "busy_timeout_ms" => busy_timeout = Duration::from_millis(number),
                 "max_size_mb" => max_size_mb = Some(number),
                 "cache_mb" => cache_mb = number,
+                "dedup_memory_keys" if number == 0 => {
+                    return Err(invalid(
+                        "option dedup_memory_keys=0: give at least 1 (the default is 32768)",
+                    ));
+                }
+                "dedup_memory_keys" => {
+                    dedup_memory_keys = usize::try_from(number).unwrap_or(usize::MAX)
+                }
                 _ => {
                     return Err(invalid(&format!(
-                        "unknown option {key:?}; known: busy_timeout_ms, max_size_mb, cache_mb"
+                        "unknown option {key:?}; known: busy_timeout_ms, max_size_mb, cache_mb, dedup_memory_keys"
                     )));
                 }
             }
@@ -131,6 +145,7 @@ impl StoreUrl {
             busy_timeout,
             max_size_mb,
             cache_mb,
+            dedup_memory_keys,
         })
     }
 }
@@ -304,11 +319,13 @@ pub async fn open(
             busy_timeout,
             max_size_mb,
             cache_mb,
+            dedup_memory_keys,
         } => {
             let options = SqliteOptions {
                 busy_timeout: *busy_timeout,
                 max_size_mb: *max_size_mb,
                 cache_mb: *cache_mb,
+                dedup_memory_keys: *dedup_memory_keys,
                 writer,
             };
             let path = path.clone();
@@ -366,6 +383,21 @@ mod tests {
         ));
         let cached = StoreUrl::parse("sqlite://h.db?cache_mb=64").unwrap();
         assert!(matches!(cached, StoreUrl::Sqlite { cache_mb: 64, .. }));
+        assert!(matches!(
+            relative,
+            StoreUrl::Sqlite {
+                dedup_memory_keys: DEFAULT_DEDUP_MEMORY_KEYS,
+                ..
+            }
+        ));
+        let keys = StoreUrl::parse("sqlite://h.db?dedup_memory_keys=100").unwrap();
+        assert!(matches!(
+            keys,
+            StoreUrl::Sqlite {
+                dedup_memory_keys: 100,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -376,8 +408,9 @@ mod tests {
             ("sqlite://a.db?max_size_mb=lots", "not a whole number"),
             (
                 "sqlite://a.db?cache=1",
-                "known: busy_timeout_ms, max_size_mb, cache_mb",
+                "known: busy_timeout_ms, max_size_mb, cache_mb, dedup_memory_keys",
             ),
+            ("sqlite://a.db?dedup_memory_keys=0", "give at least 1"),
         ] {
             let err = StoreUrl::parse(url).unwrap_err().to_string();
             assert!(err.contains(hint), "{url}: {err}");

@@ -24,9 +24,9 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-/// Keys waiting in memory that start a merge.
+/// Keys waiting in memory that start a merge, unless the store URL says otherwise.
 pub(crate) const MERGE_AT: usize = 32_768;
-/// Keys merged per transaction: small enough that a group commit queued behind one waits little.
+/// Keys merged per transaction, at most: small enough that a group commit queued behind one waits little.
 pub(crate) const CHUNK: usize = 512;
 
 const FIND: &str = "SELECT event_id FROM dedup_keys WHERE key = ?1";
@@ -91,6 +91,12 @@ impl Dedup {
     /// Forgets the keys of events from `first` on: the transaction that added them did not commit.
     pub(crate) fn forget_from(&mut self, first: i64) {
         self.recent.retain(|_, id| *id < first);
+    }
+
+    /// Merges once `keys` wait, in transactions of at most [`CHUNK`] keys and at least four per merge.
+    pub(crate) fn set_memory_keys(&mut self, keys: usize) {
+        self.merge_at = keys.max(1);
+        self.chunk = (self.merge_at / 4).clamp(1, CHUNK);
     }
 
     /// Whether a merge is under way or enough keys wait to start one.

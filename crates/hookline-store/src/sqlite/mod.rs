@@ -15,6 +15,8 @@
 
 mod checkpoint;
 mod dedup;
+
+pub(crate) use dedup::MERGE_AT as DEFAULT_DEDUP_MEMORY_KEYS;
 mod lease;
 mod outbox;
 mod presence;
@@ -58,6 +60,8 @@ pub struct SqliteOptions {
     pub max_size_mb: Option<u64>,
     /// The writer connection's page cache, in MiB.
     pub cache_mb: u64,
+    /// Dedup keys of the latest events held in memory before a merge into the file (`dedup.rs`).
+    pub dedup_memory_keys: usize,
     pub writer: WriterOptions,
 }
 
@@ -67,6 +71,7 @@ impl Default for SqliteOptions {
             busy_timeout: Duration::from_millis(2000),
             max_size_mb: None,
             cache_mb: crate::url::DEFAULT_CACHE_MB,
+            dedup_memory_keys: DEFAULT_DEDUP_MEMORY_KEYS,
             writer: WriterOptions::default(),
         }
     }
@@ -101,6 +106,7 @@ impl SqliteStore {
         let mut writer = Writer::new(conn, options.writer.max_batch).map_err(fail)?;
         writer.observer = options.writer.observer.clone();
         writer.project = options.writer.project;
+        writer.keep_dedup_keys(options.dedup_memory_keys);
         let depth = writer.depth.clone();
         let healthy = writer.healthy.clone();
         let committed = writer.committed.subscribe();

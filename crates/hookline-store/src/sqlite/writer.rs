@@ -168,6 +168,11 @@ impl Writer {
         !paused && self.dedup.merge_due()
     }
 
+    /// Holds up to `keys` dedup keys in memory before merging them (`dedup.rs`).
+    pub(crate) fn keep_dedup_keys(&mut self, keys: usize) {
+        self.dedup.set_memory_keys(keys);
+    }
+
     /// Merges the next chunk of dedup keys into `dedup_keys`, in a transaction of its own.
     fn merge_step(&mut self) {
         match self.dedup.merge_step(&mut self.conn) {

@@ -32,6 +32,30 @@ async fn kill_9_at_random_moments_on_sqlite_loses_nothing_and_stores_nothing_twi
     kill_repeatedly(&sandbox, &sandbox.url(), Store::Sqlite(&db)).await;
 }
 
+/// With a handful of dedup keys held in memory, the writer merges them into the file all the time, so
+/// kills land before, during and after merges, and redeliveries are found in memory, in the file, or in a
+/// merge cut short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_while_dedup_keys_are_merged_on_sqlite_loses_nothing_and_stores_nothing_twice() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.db();
+    let url = format!("{}?dedup_memory_keys=16", sandbox.url());
+    kill_repeatedly(&sandbox, &url, Store::Sqlite(&db)).await;
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (merged_through, merged): (i64, i64) = conn
+        .query_row(
+            "SELECT merged_through, (SELECT count(*) FROM dedup_keys) FROM dedup_state",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    eprintln!("kill9[sqlite, merging]: {merged} keys merged, through event {merged_through}");
+    assert!(
+        merged_through > 0 && merged > 16,
+        "expected keys merged into the file during the run, got {merged} through event {merged_through}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_at_random_moments_on_postgres_loses_nothing_and_stores_nothing_twice() {
     let Some(pg) = PostgresSchema::new("kill_9_at_random_moments_on_postgres") else {
