@@ -8,8 +8,9 @@
 //! - `dedup_keys` (key → event id, a `WITHOUT ROWID` table) holds the keys of every event up to
 //!   `dedup_state.merged_through`;
 //! - [`Dedup::recent`] holds, in memory, the keys of the events after it. It is derived from the `events`
-//!   table, which every commit makes durable, so it needs no persistence of its own: at open it is read
-//!   back from the events after `merged_through`.
+//!   table, which every commit makes durable, so it needs no persistence of its own: before a writer's
+//!   first append it is read back from the events after `merged_through`. A store that never appends (a
+//!   command that only reads) never reads it back nor merges.
 //!
 //! A lookup checks memory, then probes `dedup_keys` (a read). Once [`MERGE_AT`] keys wait in memory, the
 //! writer moves them into `dedup_keys` in key order, [`CHUNK`] keys per transaction between group commits.
@@ -32,7 +33,10 @@ pub(crate) const CHUNK: usize = 512;
 const FIND: &str = "SELECT event_id FROM dedup_keys WHERE key = ?1";
 const MERGE: &str = "INSERT OR IGNORE INTO dedup_keys (key, event_id) VALUES (?1, ?2)";
 
+#[derive(Default)]
 pub(crate) struct Dedup {
+    /// Whether `recent` and `merged_through` have been read back from the file.
+    loaded: bool,
     /// The keys of committed events after `merged_through` (and, inside a write transaction, of the
     /// events it has added so far).
     recent: HashMap<Box<str>, i64>,
@@ -51,8 +55,20 @@ struct Merge {
 }
 
 impl Dedup {
-    /// Reads back the keys not yet merged.
-    pub(crate) fn load(conn: &Connection) -> rusqlite::Result<Self> {
+    /// Nothing read back yet; [`Dedup::load`] does before the first lookup.
+    pub(crate) fn new() -> Self {
+        Dedup {
+            merge_at: MERGE_AT,
+            chunk: CHUNK,
+            ..Dedup::default()
+        }
+    }
+
+    /// Reads back the keys not yet merged, once.
+    pub(crate) fn load(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        if self.loaded {
+            return Ok(());
+        }
         let merged_through: i64 = conn.query_row(
             "SELECT merged_through FROM dedup_state WHERE id = 1",
             [],
@@ -64,16 +80,13 @@ impl Dedup {
                 Ok((row.get::<_, String>(0)?.into_boxed_str(), row.get(1)?))
             })?
             .collect::<rusqlite::Result<HashMap<_, _>>>()?;
-        Ok(Dedup {
-            recent,
-            merged_through,
-            merge: None,
-            merge_at: MERGE_AT,
-            chunk: CHUNK,
-        })
+        self.recent = recent;
+        self.merged_through = merged_through;
+        self.loaded = true;
+        Ok(())
     }
 
-    /// The id of the stored event with this key.
+    /// The id of the stored event with this key. [`Dedup::load`] must have run.
     pub(crate) fn find(&self, conn: &Connection, key: &str) -> rusqlite::Result<Option<i64>> {
         if let Some(id) = self.recent.get(key) {
             return Ok(Some(*id));
@@ -101,7 +114,7 @@ impl Dedup {
 
     /// Whether a merge is under way or enough keys wait to start one.
     pub(crate) fn merge_due(&self) -> bool {
-        self.merge.is_some() || self.recent.len() >= self.merge_at
+        self.loaded && (self.merge.is_some() || self.recent.len() >= self.merge_at)
     }
 
     /// Keys waiting in memory.
@@ -162,6 +175,12 @@ mod tests {
         conn
     }
 
+    fn loaded(conn: &Connection) -> Dedup {
+        let mut dedup = Dedup::new();
+        dedup.load(conn).unwrap();
+        dedup
+    }
+
     fn add_event(conn: &Connection, dedup: &mut Dedup, id: i64, key: &str) {
         conn.execute(
             "INSERT INTO events (id, dedup_key, delivery_id, received_at_ms, channel, kind)
@@ -190,7 +209,7 @@ mod tests {
     #[test]
     fn keys_are_found_in_memory_then_in_the_table_once_merged() {
         let mut conn = store();
-        let mut dedup = Dedup::load(&conn).unwrap();
+        let mut dedup = loaded(&conn);
         dedup.merge_at = 4;
         dedup.chunk = 3;
         for (id, key) in [(1, "v1:d"), (2, "v1:a"), (3, "v1:c")] {
@@ -230,7 +249,7 @@ mod tests {
         }
         assert_eq!(dedup.find(&conn, "v1:f").unwrap(), None);
 
-        let reopened = Dedup::load(&conn).unwrap();
+        let reopened = loaded(&conn);
         assert_eq!(reopened.waiting(), 1, "only the unmerged key is read back");
         assert_eq!(reopened.find(&conn, "v1:e").unwrap(), Some(5));
         assert_eq!(reopened.find(&conn, "v1:a").unwrap(), Some(2));
@@ -239,7 +258,7 @@ mod tests {
     #[test]
     fn a_merge_cut_short_is_merged_again_after_a_restart() {
         let mut conn = store();
-        let mut dedup = Dedup::load(&conn).unwrap();
+        let mut dedup = loaded(&conn);
         dedup.merge_at = 2;
         dedup.chunk = 1;
         add_event(&conn, &mut dedup, 1, "v1:b");
@@ -248,7 +267,7 @@ mod tests {
         assert_eq!(merged(&conn), (0, vec![("v1:a".into(), 2)]));
         drop(dedup); // as if the process died here
 
-        let mut dedup = Dedup::load(&conn).unwrap();
+        let mut dedup = loaded(&conn);
         assert_eq!(dedup.waiting(), 2, "both keys read back from the events");
         dedup.merge_at = 2;
         while dedup.merge_due() {
@@ -262,9 +281,26 @@ mod tests {
     }
 
     #[test]
+    fn a_store_that_never_appends_reads_nothing_back_and_merges_nothing() {
+        let conn = store();
+        let mut writer = loaded(&conn);
+        writer.merge_at = 2;
+        add_event(&conn, &mut writer, 1, "v1:a");
+        add_event(&conn, &mut writer, 2, "v1:b");
+        assert!(writer.merge_due());
+
+        let mut reader = Dedup::new();
+        reader.merge_at = 2;
+        assert!(!reader.merge_due(), "nothing read back, nothing to merge");
+        reader.load(&conn).unwrap();
+        assert_eq!(reader.waiting(), 2);
+        assert!(reader.merge_due());
+    }
+
+    #[test]
     fn keys_of_a_transaction_that_did_not_commit_are_forgotten() {
         let conn = store();
-        let mut dedup = Dedup::load(&conn).unwrap();
+        let mut dedup = loaded(&conn);
         add_event(&conn, &mut dedup, 1, "v1:a");
         dedup.add("v1:b", 2);
         dedup.add("v1:c", 3);
@@ -298,7 +334,7 @@ mod tests {
             merged(&conn),
             (2, vec![("v1:a".into(), 2), ("v1:b".into(), 1)])
         );
-        let dedup = Dedup::load(&conn).unwrap();
+        let dedup = loaded(&conn);
         assert_eq!(dedup.waiting(), 0);
         assert_eq!(dedup.find(&conn, "v1:b").unwrap(), Some(1));
     }

@@ -15,6 +15,10 @@
 //!
 //! The events a commit added are kept in memory until the projection has applied them, so a step does
 //! not read back and decode rows this thread has just written; after a restart it reads them back.
+//!
+//! A redelivery is found by its dedup key in memory or in `dedup_keys` (`dedup.rs`). Keys wait in memory
+//! until enough have gathered, then this thread merges them into the file in key order, a chunk per
+//! transaction, between groups (ahead of a projection step) or while no delivery arrives.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -94,7 +98,6 @@ pub(crate) struct Writer {
 
 impl Writer {
     pub(crate) fn new(conn: Connection, max_batch: usize) -> rusqlite::Result<Self> {
-        let dedup = Dedup::load(&conn)?;
         let mut writer = Writer {
             conn,
             max_batch: max_batch.max(1),
@@ -111,7 +114,7 @@ impl Writer {
                 delivery: 0,
                 event: 0,
             },
-            dedup,
+            dedup: Dedup::new(),
             merge_paused_until: None,
         };
         let next = |table: &str| -> rusqlite::Result<i64> {
@@ -364,6 +367,7 @@ impl Writer {
         ops: &[&OutboxOp],
     ) -> rusqlite::Result<(Vec<Appended>, Vec<Result<Answer, StoreError>>)> {
         let mut tx = Transaction::new(&mut self.conn, TransactionBehavior::Immediate)?;
+        self.dedup.load(&tx)?;
         let mut ids = self.next;
         let mut appended = Vec::new();
         let mut fresh = self.project.then(Vec::new);
