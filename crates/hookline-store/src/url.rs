@@ -66,7 +66,7 @@ const CONNECTION_OPTIONS: &[&str] = &[
 pub const DEFAULT_CACHE_MB: u64 = 32;
 
 /// Dedup keys the SQLite writer holds in memory before merging them, unless the URL says otherwise.
-pub const DEFAULT_DEDUP_MEMORY_KEYS: usize = crate::sqlite::DEFAULT_DEDUP_MEMORY_KEYS;
+pub const DEFAULT_DEDUP_MEMORY_KEYS: usize = 32_768;
 
 /// A parsed database URL.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,7 +12,8 @@
 //!   first append it is read back from the events after `merged_through`. A store that never appends (a
 //!   command that only reads) never reads it back nor merges.
 //!
-//! A lookup checks memory, then probes `dedup_keys` (a read). Once [`MERGE_AT`] keys wait in memory, the
+//! A lookup checks memory, then probes `dedup_keys` (a read). Once enough keys wait in memory (the store
+//! URL's `dedup_memory_keys`, [`DEFAULT_DEDUP_MEMORY_KEYS`] unless it says otherwise), the
 //! writer moves them into `dedup_keys` in key order, [`CHUNK`] keys per transaction between group commits.
 //! A merge of many keys dirties each leaf page at most once, where inserting them one group at a time
 //! dirtied a page per key; while the table's leaves are fewer than a merge's keys, that is several keys per
@@ -25,8 +26,8 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-/// Keys waiting in memory that start a merge, unless the store URL says otherwise.
-pub(crate) const MERGE_AT: usize = 32_768;
+use crate::url::DEFAULT_DEDUP_MEMORY_KEYS;
+
 /// Keys merged per transaction, at most: small enough that a group commit queued behind one waits little.
 pub(crate) const CHUNK: usize = 512;
 
@@ -35,13 +36,11 @@ const MERGE: &str = "INSERT OR IGNORE INTO dedup_keys (key, event_id) VALUES (?1
 
 #[derive(Default)]
 pub(crate) struct Dedup {
-    /// Whether `recent` and `merged_through` have been read back from the file.
+    /// Whether `recent` has been read back from the file.
     loaded: bool,
     /// The keys of committed events after `merged_through` (and, inside a write transaction, of the
     /// events it has added so far).
     recent: HashMap<Box<str>, i64>,
-    /// Every event up to this id has its key in `dedup_keys`.
-    merged_through: i64,
     merge: Option<Merge>,
     pub merge_at: usize,
     pub chunk: usize,
@@ -57,11 +56,9 @@ struct Merge {
 impl Dedup {
     /// Nothing read back yet; [`Dedup::load`] does before the first lookup.
     pub(crate) fn new() -> Self {
-        Dedup {
-            merge_at: MERGE_AT,
-            chunk: CHUNK,
-            ..Dedup::default()
-        }
+        let mut dedup = Dedup::default();
+        dedup.set_memory_keys(DEFAULT_DEDUP_MEMORY_KEYS);
+        dedup
     }
 
     /// Reads back the keys not yet merged, once.
@@ -81,7 +78,6 @@ impl Dedup {
             })?
             .collect::<rusqlite::Result<HashMap<_, _>>>()?;
         self.recent = recent;
-        self.merged_through = merged_through;
         self.loaded = true;
         Ok(())
     }
@@ -146,9 +142,9 @@ impl Dedup {
                 insert.execute(params![&**key, id])?;
             }
         }
-        if last && merge.through > self.merged_through {
+        if last {
             tx.execute(
-                "UPDATE dedup_state SET merged_through = ?1 WHERE id = 1",
+                "UPDATE dedup_state SET merged_through = max(merged_through, ?1) WHERE id = 1",
                 [merge.through],
             )?;
         }
@@ -158,7 +154,6 @@ impl Dedup {
             for (key, _) in &merge.keys {
                 self.recent.remove(key);
             }
-            self.merged_through = self.merged_through.max(merge.through);
         }
         Ok(())
     }
@@ -181,13 +176,29 @@ mod tests {
         dedup
     }
 
-    fn add_event(conn: &Connection, dedup: &mut Dedup, id: i64, key: &str) {
+    /// A loaded `Dedup` that merges once `merge_at` keys wait, `chunk` keys per transaction, after
+    /// adding `events` (id, key) to the store and to it.
+    fn merging(conn: &Connection, merge_at: usize, chunk: usize, events: &[(i64, &str)]) -> Dedup {
+        let mut dedup = loaded(conn);
+        dedup.merge_at = merge_at;
+        dedup.chunk = chunk;
+        for &(id, key) in events {
+            add_event(conn, &mut dedup, id, key);
+        }
+        dedup
+    }
+
+    fn insert_event_row(conn: &Connection, id: i64, key: &str) {
         conn.execute(
             "INSERT INTO events (id, dedup_key, delivery_id, received_at_ms, channel, kind)
              VALUES (?1, ?2, 1, 0, 'messaging', 'message')",
             params![id, key],
         )
         .unwrap();
+    }
+
+    fn add_event(conn: &Connection, dedup: &mut Dedup, id: i64, key: &str) {
+        insert_event_row(conn, id, key);
         dedup.add(key, id);
     }
 
@@ -209,12 +220,7 @@ mod tests {
     #[test]
     fn keys_are_found_in_memory_then_in_the_table_once_merged() {
         let mut conn = store();
-        let mut dedup = loaded(&conn);
-        dedup.merge_at = 4;
-        dedup.chunk = 3;
-        for (id, key) in [(1, "v1:d"), (2, "v1:a"), (3, "v1:c")] {
-            add_event(&conn, &mut dedup, id, key);
-        }
+        let mut dedup = merging(&conn, 4, 3, &[(1, "v1:d"), (2, "v1:a"), (3, "v1:c")]);
         assert!(!dedup.merge_due(), "three keys wait, four start a merge");
         add_event(&conn, &mut dedup, 4, "v1:b");
         assert!(dedup.merge_due());
@@ -258,11 +264,7 @@ mod tests {
     #[test]
     fn a_merge_cut_short_is_merged_again_after_a_restart() {
         let mut conn = store();
-        let mut dedup = loaded(&conn);
-        dedup.merge_at = 2;
-        dedup.chunk = 1;
-        add_event(&conn, &mut dedup, 1, "v1:b");
-        add_event(&conn, &mut dedup, 2, "v1:a");
+        let mut dedup = merging(&conn, 2, 1, &[(1, "v1:b"), (2, "v1:a")]);
         dedup.merge_step(&mut conn).unwrap();
         assert_eq!(merged(&conn), (0, vec![("v1:a".into(), 2)]));
         drop(dedup); // as if the process died here
@@ -283,10 +285,7 @@ mod tests {
     #[test]
     fn a_store_that_never_appends_reads_nothing_back_and_merges_nothing() {
         let conn = store();
-        let mut writer = loaded(&conn);
-        writer.merge_at = 2;
-        add_event(&conn, &mut writer, 1, "v1:a");
-        add_event(&conn, &mut writer, 2, "v1:b");
+        let writer = merging(&conn, 2, 1, &[(1, "v1:a"), (2, "v1:b")]);
         assert!(writer.merge_due());
 
         let mut reader = Dedup::new();
@@ -322,12 +321,7 @@ mod tests {
         conn.pragma_update(None, "user_version", before as i64)
             .unwrap();
         for (id, key) in [(1, "v1:b"), (2, "v1:a")] {
-            conn.execute(
-                "INSERT INTO events (id, dedup_key, delivery_id, received_at_ms, channel, kind)
-                 VALUES (?1, ?2, 1, 0, 'messaging', 'message')",
-                params![id, key],
-            )
-            .unwrap();
+            insert_event_row(&conn, id, key);
         }
         schema::migrate(&mut conn).unwrap();
         assert_eq!(

@@ -15,8 +15,6 @@
 
 mod checkpoint;
 mod dedup;
-
-pub(crate) use dedup::MERGE_AT as DEFAULT_DEDUP_MEMORY_KEYS;
 mod lease;
 mod outbox;
 mod presence;
@@ -71,7 +69,7 @@ impl Default for SqliteOptions {
             busy_timeout: Duration::from_millis(2000),
             max_size_mb: None,
             cache_mb: crate::url::DEFAULT_CACHE_MB,
-            dedup_memory_keys: DEFAULT_DEDUP_MEMORY_KEYS,
+            dedup_memory_keys: crate::url::DEFAULT_DEDUP_MEMORY_KEYS,
             writer: WriterOptions::default(),
         }
     }

@@ -165,10 +165,7 @@ impl Writer {
 
     /// Whether dedup keys are due to be merged (see `dedup.rs`), unless paused after a failure.
     fn merge_due(&self) -> bool {
-        let paused = self
-            .merge_paused_until
-            .is_some_and(|until| Instant::now() < until);
-        !paused && self.dedup.merge_due()
+        !paused(self.merge_paused_until) && self.dedup.merge_due()
     }
 
     /// Holds up to `keys` dedup keys in memory before merging them (`dedup.rs`).
@@ -217,10 +214,7 @@ impl Writer {
 
     /// Committed events the projection has not applied (0 when it is off or paused after a failure).
     fn projection_lag(&self) -> i64 {
-        let paused = self
-            .projection_paused_until
-            .is_some_and(|until| Instant::now() < until);
-        if !self.project || paused {
+        if !self.project || paused(self.projection_paused_until) {
             return 0;
         }
         *self.committed.borrow() - *self.projected.borrow()
@@ -596,6 +590,11 @@ fn is_data_error(err: &rusqlite::Error) -> bool {
         err.sqlite_error_code(),
         Some(ErrorCode::ConstraintViolation | ErrorCode::TooBig | ErrorCode::TypeMismatch)
     ) || matches!(err, rusqlite::Error::ToSqlConversionFailure(_))
+}
+
+/// Whether a step paused after a failure must still wait.
+fn paused(until: Option<Instant>) -> bool {
+    until.is_some_and(|until| Instant::now() < until)
 }
 
 fn unavailable(err: rusqlite::Error) -> StoreError {
